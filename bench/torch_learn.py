@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""PyTorch reference training run for the GateScope learning-parity comparison.
+
+Usage: /usr/bin/python3 bench/torch_learn.py JOB.json
+
+JOB.json:
+  {"checkpoint": "init.safetensors", "trainTokens": "train.i32", "valTokens": "val.i32",
+   "steps": int, "batch": B, "seq": T, "lr": float, "beta1": float, "beta2": float, "eps": float,
+   "clip": float, "dropout": float, "cell": "lstm"|"gru"|"rnn", "vocab": V, "embed": E,
+   "hidden": H, "layers": L, "threads": int}
+
+Token files are little-endian int32. The checkpoint holds the initial weights with PyTorch's
+names (embedding.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias).
+
+Batching (char-rnn contiguous streams, truncated BPTT): N train tokens, B streams,
+Ls = floor((N-1)/B); stream b starts at tokens[b*Ls]; W = floor(Ls/T) windows per epoch;
+step s uses window w = s mod W: x[t][b] = tok[b*Ls + w*T + t], y[t][b] = tok[b*Ls + w*T + t + 1].
+The recurrent state is carried (detached) from window to window and reset to zeros when w == 0.
+Loss = mean cross entropy over the T*B targets; clip_grad_norm_(clip) if clip > 0; Adam.
+Evaluation: same layout on the val tokens (B streams of floor((Nv-1)/B)), windows of T including
+the last partial one, state carried from zeros, eval mode (no dropout).
+
+Prints ONE JSON line on stdout:
+  {"steps", "trainLossLast" (mean of the last 50 step losses), "valNats" (sum of CE in nats),
+   "valTargets", "seconds" (training loop wall time), "evalSeconds"}
+and logs the loss every 100 steps on stderr.
+"""
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+
+SAFETENSORS_DTYPES = {
+    "F32": np.float32, "F64": np.float64, "F16": np.float16,
+    "I32": np.int32, "I64": np.int64, "I16": np.int16, "I8": np.int8, "U8": np.uint8,
+}
+
+
+def read_safetensors(path):
+    """Minimal safetensors reader -> {name: np.ndarray} (skips __metadata__)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (header_len,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + header_len].decode("utf-8"))
+    data_start = 8 + header_len
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = SAFETENSORS_DTYPES.get(meta["dtype"])
+        if dtype is None:
+            raise ValueError("%s: unsupported dtype %s for tensor %s" % (path, meta["dtype"], name))
+        begin, end = meta["data_offsets"]
+        shape = tuple(meta["shape"])
+        arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"), count=(end - begin) // np.dtype(dtype).itemsize,
+                            offset=data_start + begin)
+        expected = int(np.prod(shape)) if shape else 1
+        if arr.size != expected:
+            raise ValueError("%s: tensor %s has %d elements, shape %s needs %d" % (path, name, arr.size, shape, expected))
+        out[name] = arr.reshape(shape).astype(dtype, copy=True)
+    return out
+
+
+def read_tokens(path):
+    return np.fromfile(path, dtype="<i4").astype(np.int64)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: torch_learn.py JOB.json", file=sys.stderr)
+        sys.exit(2)
+    with open(sys.argv[1]) as f:
+        job = json.load(f)
+    threads = int(job.get("threads", 1))
+    # OpenBLAS reads its thread count when it is loaded (by `import torch`): set it first.
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(int(job.get("seed", 0)))
+
+    cell = job["cell"]
+    V, E, H, L = int(job["vocab"]), int(job["embed"]), int(job["hidden"]), int(job["layers"])
+    B, T = int(job["batch"]), int(job["seq"])
+    steps = int(job["steps"])
+    dropout = float(job.get("dropout", 0.0))
+    clip = float(job.get("clip", 0.0))
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(V, E)
+            rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
+            # nn.* applies `dropout` between stacked layers only (and warns if L == 1).
+            self.rnn = rnn_cls(E, H, num_layers=L, dropout=dropout if L > 1 else 0.0)  # time-major
+            self.dropout = nn.Dropout(dropout)
+            self.decoder = nn.Linear(H, V)
+
+        def forward(self, x, state):
+            out, state = self.rnn(self.embedding(x), state)
+            return self.decoder(self.dropout(out)), state
+
+    model = LM()
+    weights = read_safetensors(job["checkpoint"])
+    state_dict = {k: torch.from_numpy(v) for k, v in weights.items()}
+    model.load_state_dict(state_dict, strict=True)
+
+    params = list(model.parameters())
+    opt = torch.optim.Adam(params, lr=float(job["lr"]), betas=(float(job["beta1"]), float(job["beta2"])),
+                           eps=float(job["eps"]))
+
+    def detach(state):
+        if state is None:
+            return None
+        if isinstance(state, tuple):
+            return tuple(s.detach() for s in state)
+        return state.detach()
+
+    # ---- training -------------------------------------------------------------------------
+    tok = torch.from_numpy(read_tokens(job["trainTokens"]))
+    N = tok.numel()
+    Ls = (N - 1) // B
+    W = Ls // T
+    if W < 1:
+        raise SystemExit("train tokens too short: N=%d gives stream length %d < seq %d" % (N, Ls, T))
+    stream_base = torch.arange(B, dtype=torch.int64) * Ls  # [B]
+    t_offsets = torch.arange(T, dtype=torch.int64)  # [T]
+
+    model.train()
+    losses = []
+    state = None
+    t0 = time.perf_counter()
+    for s in range(steps):
+        w = s % W
+        if w == 0:
+            state = None
+        idx = stream_base[None, :] + (w * T + t_offsets)[:, None]  # [T, B]
+        x = tok[idx]
+        y = tok[idx + 1]
+        opt.zero_grad(set_to_none=True)
+        logits, state = model(x, detach(state))
+        loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+        loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
+        state = detach(state)
+        lv = loss.item()
+        losses.append(lv)
+        if (s + 1) % 100 == 0 or s + 1 == steps:
+            recent = losses[-100:]
+            print("[torch_learn] step %d/%d loss %.4f (mean of last %d: %.4f) %.1fs" % (
+                s + 1, steps, lv, len(recent), sum(recent) / len(recent), time.perf_counter() - t0),
+                file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - t0
+    last = losses[-50:]
+    train_loss_last = sum(last) / len(last) if last else float("nan")
+
+    # ---- evaluation -----------------------------------------------------------------------
+    vtok = torch.from_numpy(read_tokens(job["valTokens"]))
+    Nv = vtok.numel()
+    Lv = (Nv - 1) // B
+    val_nats = 0.0
+    val_targets = 0
+    e0 = time.perf_counter()
+    model.eval()
+    vbase = torch.arange(B, dtype=torch.int64) * Lv
+    with torch.no_grad():
+        state = None
+        pos = 0
+        while pos < Lv:
+            tw = min(T, Lv - pos)
+            idx = vbase[None, :] + (pos + torch.arange(tw, dtype=torch.int64))[:, None]  # [tw, B]
+            logits, state = model(vtok[idx], state)
+            nats = F.cross_entropy(logits.reshape(-1, V).double(), vtok[idx + 1].reshape(-1), reduction="sum")
+            val_nats += float(nats.item())
+            val_targets += tw * B
+            pos += tw
+    eval_seconds = time.perf_counter() - e0
+
+    print(json.dumps({
+        "steps": steps,
+        "trainLossLast": train_loss_last,
+        "valNats": val_nats,
+        "valTargets": val_targets,
+        "seconds": seconds,
+        "evalSeconds": eval_seconds,
+    }), flush=True)
+
+
+if __name__ == "__main__":
+    main()

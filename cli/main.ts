@@ -1,0 +1,359 @@
+// The `gatescope` command line: train a model on a folder, sample from a checkpoint, evaluate one.
+// Run as `npx gatescope <command>` or `npm start -- <command>`; `npm start` alone trains on this
+// repository for about a minute and shows what the model learned.
+
+import * as path from 'path';
+import { ParseArgsConfig, parseArgs } from 'util';
+import { CELL_TYPES, CellType, DEFAULT_OPTIM, ModelConfig, OptimConfig, checkSetting, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { HistoryPoint, ModelCheckpoint } from '../kernels/checkpoint';
+import { TokenizerKind, buildTokenizer, splitTrainVal, tokenize } from '../kernels/dataset';
+import { GateScopeError, check } from '../kernels/errors';
+import { InferenceSession } from '../kernels/infer';
+import { initParams } from '../kernels/params';
+import { Rng } from '../kernels/rng';
+import { Tokenizer, tokenizerFromJSON } from '../kernels/tokenizer';
+import { EvalResult, charsPerTokenTable, evaluate, trainLoop } from '../kernels/train';
+import { loadCheckpointFile, loadOptimizerFile, saveCheckpointFiles } from '../kernels/node/checkpointFiles';
+import { DEFAULT_CORPUS_OPTIONS, formatBytes, readCorpus } from './corpus';
+import { ProgressLine, formatDuration, formatRate } from './progress';
+
+const USAGE = `gatescope — train small LSTM/GRU/RNN language models on your own code
+
+Usage:
+  gatescope train [DIR] [options]         train on the text files under DIR (default: .)
+  gatescope sample CHECKPOINT [options]   generate text from a checkpoint
+  gatescope eval CHECKPOINT DIR [--json]  bits per character of a model on the files under DIR
+  gatescope help                          this text
+
+Train options:
+  --arch lstm|gru|rnn      cell type (default lstm)
+  --hidden N               hidden size (default 256)
+  --layers N               stacked layers, 1-4 (default 1)
+  --embed N                embedding size (default 64)
+  --dropout P              dropout between layers and before the decoder (default 0)
+  --seq N                  sequence length for truncated BPTT (default 64)
+  --batch N                batch size (default 32)
+  --lr X                   Adam learning rate (default 0.002)
+  --clip X                 clip gradients to this global norm, 0 = off (default 5)
+  --weight-decay X         AdamW weight decay (default 0)
+  --time SECONDS           training time budget (default 60)
+  --steps N                step budget (total steps, counting steps before a resume)
+  --tokenizer char|bpe     tokenizer (default char)
+  --vocab N                BPE vocabulary size, 256-8192 (default 2048)
+  --out PATH               checkpoint to write (default .gatescope/model.safetensors)
+  --resume [PATH]          continue from a checkpoint (default: --out)
+  --val-fraction F         share of the text held out for validation (default 0.05)
+  --eval-every SECONDS     evaluate on the validation text this often (default 20)
+  --checkpoint-every S     write a checkpoint this often (default 30)
+  --max-file-bytes N       skip files larger than this (default 1000000)
+  --max-corpus-bytes N     read at most this much text (default 50000000)
+  --seed N                 random seed (default 1)
+  --backend cpu            compute backend (default cpu)
+  --sample-length N        characters of sample printed after training (default 400)
+  --quiet                  no progress line
+
+Sample options:
+  --prime TEXT             text to start from (default: a newline)
+  --length N               tokens to generate (default 300)
+  --temperature T          softmax temperature, 0 = greedy (default 0.8)
+  --top-k K                sample from the K most likely tokens only (default 0 = all)
+  --beam N                 beam search with N beams instead of sampling
+  --seed N                 random seed
+
+Eval options:
+  --json                   print {"bitsPerChar","bitsPerToken","tokens","chars"}
+  --seq N, --batch N       evaluation window (default 64 × 32)
+`;
+
+function num(opts: Record<string, unknown>, key: string, fallback: number): number {
+  const v = opts[key];
+  if (v === undefined) return fallback;
+  const s = String(v).trim();
+  const n = s === '' ? NaN : Number(s);
+  check(Number.isFinite(n), `--${key} must be a number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function int(opts: Record<string, unknown>, key: string, fallback: number, lo: number, hi: number): number {
+  const n = num(opts, key, fallback);
+  check(Number.isInteger(n) && n >= lo && n <= hi, `--${key} must be a whole number from ${lo} to ${hi}, got ${n}`);
+  return n;
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true } as const);
+  } catch (e) {
+    throw new GateScopeError(`${(e as Error).message.split('\n')[0]} (see 'gatescope help')`);
+  }
+}
+
+const TRAIN_OPTIONS = {
+  arch: { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' }, embed: { type: 'string' },
+  dropout: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' },
+  clip: { type: 'string' }, 'weight-decay': { type: 'string' }, time: { type: 'string' }, steps: { type: 'string' },
+  tokenizer: { type: 'string' }, vocab: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+  'val-fraction': { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
+  'max-file-bytes': { type: 'string' }, 'max-corpus-bytes': { type: 'string' }, seed: { type: 'string' },
+  backend: { type: 'string' }, 'sample-length': { type: 'string' }, quiet: { type: 'boolean' },
+} as const;
+
+/** `--resume` may be given without a path: parseArgs needs a value, so a bare one is rewritten. */
+function normaliseResume(args: string[]): string[] {
+  return args.flatMap((a, i) => (a === '--resume' && (i === args.length - 1 || args[i + 1].startsWith('--')) ? ['--resume='] : [a]));
+}
+
+async function train(argv: string[]): Promise<void> {
+  const { values: o, positionals } = parse(normaliseResume(argv), TRAIN_OPTIONS);
+  check(positionals.length <= 1, `train takes one folder, got ${positionals.length}: ${positionals.join(' ')}`);
+  const dir = positionals[0] ?? '.';
+  const out = path.resolve(o.out ?? path.join('.gatescope', 'model.safetensors'));
+  const resumePath = o.resume === undefined ? null : path.resolve(o.resume || out);
+  const backendName = o.backend ?? 'cpu';
+  check(backendName === 'cpu', `--backend must be cpu (the WebGPU backend is not built yet), got ${JSON.stringify(backendName)}`);
+  const seed = int(o, 'seed', 1, 0, 2 ** 32 - 1);
+  const timeBudget = o.time === undefined && o.steps !== undefined ? undefined : num(o, 'time', 60);
+  if (timeBudget !== undefined) check(timeBudget > 0 && timeBudget <= 30 * 24 * 3600, `--time must be between 0 and 2592000 seconds, got ${timeBudget}`);
+  const stepBudget = o.steps === undefined ? undefined : int(o, 'steps', 0, 1, 1e9);
+  const valFraction = num(o, 'val-fraction', 0.05);
+  check(valFraction > 0 && valFraction <= 0.5, `--val-fraction must be above 0 and at most 0.5, got ${valFraction}`);
+  const evalEvery = num(o, 'eval-every', 20);
+  check(evalEvery > 0, `--eval-every must be positive, got ${evalEvery}`);
+  const checkpointEvery = num(o, 'checkpoint-every', 30);
+  check(checkpointEvery > 0, `--checkpoint-every must be positive, got ${checkpointEvery}`);
+  const sampleLength = int(o, 'sample-length', 400, 0, 100000);
+  const corpusOpts = {
+    maxFileBytes: int(o, 'max-file-bytes', DEFAULT_CORPUS_OPTIONS.maxFileBytes, 1, 2 ** 31),
+    maxCorpusBytes: int(o, 'max-corpus-bytes', DEFAULT_CORPUS_OPTIONS.maxCorpusBytes, 1, 2 ** 31),
+  };
+  const batch = { seqLen: num(o, 'seq', 64), batchSize: num(o, 'batch', 32) };
+  checkSetting('seqLen', batch.seqLen);
+  checkSetting('batchSize', batch.batchSize);
+  const optim: OptimConfig = validateOptimConfig({
+    ...DEFAULT_OPTIM,
+    learningRate: num(o, 'lr', DEFAULT_OPTIM.learningRate),
+    clipNorm: num(o, 'clip', DEFAULT_OPTIM.clipNorm),
+    weightDecay: num(o, 'weight-decay', DEFAULT_OPTIM.weightDecay),
+  });
+  const arch = (o.arch ?? 'lstm') as CellType;
+  check(CELL_TYPES.includes(arch), `--arch must be one of ${CELL_TYPES.join(', ')}, got ${JSON.stringify(o.arch)}`);
+  const tokKind = (o.tokenizer ?? 'char') as TokenizerKind;
+  check(tokKind === 'char' || tokKind === 'bpe', `--tokenizer must be char or bpe, got ${JSON.stringify(o.tokenizer)}`);
+  const bpeVocab = int(o, 'vocab', 2048, 256, 8192);
+  // Sizes are checked before anything is read or allocated.
+  const sizes = {
+    hiddenSize: num(o, 'hidden', 256), numLayers: num(o, 'layers', 1), embedSize: num(o, 'embed', 64), dropout: num(o, 'dropout', 0),
+  };
+  checkSetting('hiddenSize', sizes.hiddenSize);
+  checkSetting('numLayers', sizes.numLayers);
+  checkSetting('embedSize', sizes.embedSize);
+  checkSetting('dropout', sizes.dropout);
+  const log = (s: string) => process.stderr.write(s + '\n');
+
+  let resumed: ModelCheckpoint | null = null;
+  if (resumePath) {
+    resumed = await loadCheckpointFile(resumePath);
+    log(`resuming ${resumePath} at step ${resumed.step} (${resumed.config.cell}, hidden ${resumed.config.hiddenSize}, ${resumed.config.numLayers} layer(s)); model options on the command line are ignored`);
+  }
+
+  const corpus = readCorpus(dir, corpusOpts);
+  reportSkipped(corpus.skipped, log);
+  check(corpus.text.length > 0, corpus.skipped.length
+    ? `no usable text in ${dir}: every file was skipped (see above)`
+    : `no text files found in ${dir}`);
+  log(`read ${corpus.files.length} file(s), ${formatBytes(corpus.bytes)} of text from ${path.resolve(dir)}`);
+  const split = splitTrainVal(corpus.text, valFraction);
+
+  let tokenizer: Tokenizer;
+  if (resumed) {
+    check(resumed.tokenizer !== undefined, `checkpoint ${resumePath} has no tokenizer, so it cannot be trained further; train a new model`);
+    tokenizer = tokenizerFromJSON(resumed.tokenizer);
+  } else {
+    const t0 = performance.now();
+    tokenizer = buildTokenizer(split.train, { kind: tokKind, vocabSize: tokKind === 'bpe' ? bpeVocab : undefined });
+    log(`${tokKind} tokenizer: ${tokenizer.vocabSize} tokens (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  const data = tokenize(tokenizer, split);
+  log(`${data.train.length} training tokens, ${data.val.length} validation tokens (last ${(valFraction * 100).toFixed(0)}% of the text, never trained on)`);
+
+  const config: ModelConfig = resumed ? resumed.config : validateModelConfig({ cell: arch, vocabSize: tokenizer.vocabSize, ...sizes });
+  if (resumed) check(resumed.config.vocabSize === tokenizer.vocabSize, `checkpoint ${resumePath}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${resumed.config.vocabSize}`);
+  validateBatchConfig(config, batch);
+  const params = resumed ? resumed.params : initParams(config, seed);
+  let optState = null;
+  if (resumed && resumePath) {
+    const r = await loadOptimizerFile(resumePath, resumed);
+    optState = r.state;
+    if (r.note) log(r.note);
+  }
+  const backend = new CpuBackend(config, params, optim, { dropoutSeed: seed, optimizerState: optState ?? undefined, startStep: resumed?.step });
+  const history: HistoryPoint[] = resumed?.history ? [...resumed.history] : [];
+  log(`model: ${config.cell.toUpperCase()}, ${config.numLayers} layer(s) of ${config.hiddenSize}, embedding ${config.embedSize}, ${countParams(params)} parameters; batch ${batch.batchSize} × sequence ${batch.seqLen}; Adam lr ${optim.learningRate}, clip ${optim.clipNorm > 0 ? `global norm ${optim.clipNorm}` : 'off'}; backend ${backend.kind}`);
+
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    log('\nstopping after this step (press Ctrl+C again to quit without saving)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const progress = new ProgressLine();
+  let lastLoss = NaN;
+  let lastVal: EvalResult | null = null;
+  const save = async (step: number) => {
+    const ck: ModelCheckpoint = {
+      config, params: await backend.getParams(), tokenizer: tokenizer.toJSON(), step,
+      optim: { ...optim, ...batch }, history,
+    };
+    await saveCheckpointFiles(out, ck, await backend.getOptimizerState());
+  };
+  const summary = await trainLoop(backend, { train: data.train, val: data.val, chars: data.chars }, {
+    ...batch,
+    maxSteps: stepBudget,
+    maxSeconds: timeBudget,
+    signal: abort.signal,
+    evalEverySeconds: evalEvery,
+    evalMaxTokens: 20000,
+    checkpointEverySeconds: checkpointEvery,
+    onProgress: o.quiet ? undefined : (p) => {
+      lastLoss = p.loss;
+      const val = lastVal ? ` | val ${lastVal.bitsPerChar.toFixed(3)} bpc` : '';
+      progress.update(p.fraction, `step ${p.step} | loss ${p.loss.toFixed(3)} | ${p.bitsPerChar.toFixed(3)} bpc${val} | ${formatRate(p.tokensPerSecond)} tok/s | ETA ${formatDuration(p.etaSeconds)}`);
+    },
+    onEval: (step, r) => {
+      lastVal = r;
+      history.push({ step, trainLoss: Number.isFinite(lastLoss) ? lastLoss : undefined, valBpc: r.bitsPerChar, time: Date.now() / 1000 });
+    },
+    onCheckpoint: save,
+  });
+  progress.done();
+  process.off('SIGINT', onSigint);
+  log(`trained ${summary.stepsThisRun} steps in ${formatDuration(summary.seconds)} (${summary.stoppedBy === 'abort' ? 'stopped' : `${summary.stoppedBy} budget reached`}), step ${summary.steps} in all; checkpoint: ${out}`);
+
+  if (sampleLength > 0) {
+    const session = new InferenceSession(config, await backend.getParams());
+    const prime = split.val.slice(0, 80);
+    const text = generateText(session, tokenizer, prime, sampleLength, { temperature: 0.8, rng: new Rng(seed) });
+    process.stdout.write(`\n--- sample (temperature 0.8), primed with the first line of the validation text ---\n${prime}${text}\n---\n\n`);
+  }
+  if (summary.finalEval) {
+    const e = summary.finalEval;
+    process.stdout.write(`validation: ${e.bitsPerChar.toFixed(4)} bits per character, ${e.bitsPerToken.toFixed(4)} bits per token (${e.tokens} tokens, ${e.chars} characters)\n`);
+  }
+}
+
+function countParams(p: Map<string, ArrayLike<number>>): string {
+  let n = 0;
+  for (const v of p.values()) n += v.length;
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`;
+}
+
+function reportSkipped(skipped: { path: string; reason: string }[], log: (s: string) => void): void {
+  if (!skipped.length) return;
+  const byReason = new Map<string, number>();
+  for (const s of skipped) byReason.set(s.reason.replace(/ \(.*\)$/, ''), (byReason.get(s.reason.replace(/ \(.*\)$/, '')) ?? 0) + 1);
+  log(`skipped ${skipped.length} file(s): ${[...byReason].map(([r, n]) => `${n} ${r}`).join(', ')}`);
+  for (const s of skipped.slice(0, 8)) log(`  skipped ${s.path}: ${s.reason}`);
+  if (skipped.length > 8) log(`  ... and ${skipped.length - 8} more`);
+}
+
+/** Feeds the prime and samples `length` tokens; returns the generated text. */
+function generateText(session: InferenceSession, tokenizer: Tokenizer, prime: string, length: number, opts: { temperature: number; topK?: number; rng: Rng }): string {
+  const state = session.newState();
+  const ids = tokenizer.encode(prime.length ? prime : '\n');
+  session.feedMany(state, ids);
+  const decoder = tokenizer.createDecoder();
+  let text = '';
+  for (const id of session.generate(state, length, opts)) text += decoder.push(id);
+  return text + decoder.flush();
+}
+
+async function sample(argv: string[]): Promise<void> {
+  const { values: o, positionals } = parse(argv, {
+    prime: { type: 'string' }, length: { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
+    beam: { type: 'string' }, seed: { type: 'string' },
+  } as const);
+  check(positionals.length === 1, 'usage: gatescope sample CHECKPOINT [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--beam N]');
+  const ck = await loadCheckpointFile(positionals[0]);
+  check(ck.tokenizer !== undefined, `checkpoint ${positionals[0]} has no tokenizer (a bare PyTorch state dict); it cannot turn text into tokens`);
+  const tokenizer = tokenizerFromJSON(ck.tokenizer);
+  check(tokenizer.vocabSize === ck.config.vocabSize, `checkpoint ${positionals[0]}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${ck.config.vocabSize}`);
+  const length = int(o, 'length', 300, 1, 100000);
+  const temperature = num(o, 'temperature', 0.8);
+  check(temperature >= 0 && temperature <= 100, `--temperature must be from 0 to 100, got ${temperature}`);
+  const topK = int(o, 'top-k', 0, 0, ck.config.vocabSize);
+  const prime = o.prime ?? '\n';
+  const session = new InferenceSession(ck.config, ck.params);
+  if (o.beam !== undefined) {
+    const width = int(o, 'beam', 4, 1, 64);
+    const state = session.newState();
+    session.feedMany(state, tokenizer.encode(prime.length ? prime : '\n'));
+    const r = session.beam(state, length, width);
+    process.stdout.write(prime + tokenizer.decode(r.tokens) + '\n');
+    return;
+  }
+  const rng = new Rng(int(o, 'seed', (Date.now() & 0x7fffffff) >>> 0, 0, 2 ** 32 - 1));
+  process.stdout.write(prime + generateText(session, tokenizer, prime, length, { temperature, topK, rng }) + '\n');
+}
+
+async function evalCommand(argv: string[]): Promise<void> {
+  const { values: o, positionals } = parse(argv, {
+    json: { type: 'boolean' }, seq: { type: 'string' }, batch: { type: 'string' },
+    'max-file-bytes': { type: 'string' }, 'max-corpus-bytes': { type: 'string' },
+  } as const);
+  check(positionals.length === 2, 'usage: gatescope eval CHECKPOINT DIR [--json]');
+  const [ckPath, dir] = positionals;
+  const ck = await loadCheckpointFile(ckPath);
+  check(ck.tokenizer !== undefined, `checkpoint ${ckPath} has no tokenizer (a bare PyTorch state dict); it cannot turn text into tokens`);
+  const tokenizer = tokenizerFromJSON(ck.tokenizer);
+  check(tokenizer.vocabSize === ck.config.vocabSize, `checkpoint ${ckPath}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${ck.config.vocabSize}`);
+  const seqLen = int(o, 'seq', 64, 1, 2048);
+  const batchSize = int(o, 'batch', 32, 1, 1024);
+  const corpus = readCorpus(dir, {
+    maxFileBytes: int(o, 'max-file-bytes', DEFAULT_CORPUS_OPTIONS.maxFileBytes, 1, 2 ** 31),
+    maxCorpusBytes: int(o, 'max-corpus-bytes', DEFAULT_CORPUS_OPTIONS.maxCorpusBytes, 1, 2 ** 31),
+  });
+  if (!o.json) reportSkipped(corpus.skipped, (s) => process.stderr.write(s + '\n'));
+  check(corpus.text.length > 0, `no usable text in ${dir}`);
+  const tokens = tokenizer.encode(corpus.text);
+  check(tokens.length >= 2, `${dir} holds too little text to evaluate (${tokens.length} token)`);
+  validateBatchConfig(ck.config, { seqLen, batchSize });
+  const backend = new CpuBackend(ck.config, ck.params, DEFAULT_OPTIM);
+  const r = await evaluate(backend, tokens, charsPerTokenTable(tokenizer.vocabSize, (id) => tokenizer.charCount(id)), seqLen, batchSize);
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ bitsPerChar: r.bitsPerChar, bitsPerToken: r.bitsPerToken, tokens: r.tokens, chars: r.chars }) + '\n');
+  } else {
+    process.stdout.write(`${r.bitsPerChar.toFixed(4)} bits per character, ${r.bitsPerToken.toFixed(4)} bits per token over ${r.tokens} tokens (${r.chars} characters) in ${corpus.files.length} file(s)\n`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command ?? 'train') {
+      case 'train': await train(rest); break;
+      case 'sample': await sample(rest); break;
+      case 'eval': await evalCommand(rest); break;
+      case 'help': case '--help': case '-h': process.stdout.write(USAGE); break;
+      default:
+        if (command.startsWith('-')) { await train(argv); break; }
+        throw new GateScopeError(`unknown command ${JSON.stringify(command)}; try 'gatescope help'`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof GateScopeError) {
+      process.stderr.write(`gatescope: error: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as Error;
+    process.stderr.write(`gatescope: internal error: ${err?.message ?? String(e)}\n`);
+    if (process.env.GATESCOPE_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+    else process.stderr.write('(set GATESCOPE_DEBUG=1 for details, and please report it)\n');
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,180 @@
+// Inference on the CPU: next-token distributions, sampling (temperature, top-k), greedy and beam
+// decoding, and an incremental API: feed tokens one at a time into a state object that can be
+// copied and kept (the completion provider caches states along a document).
+
+import { ModelConfig } from './config';
+import { CpuModel, RecurrentState, copyState, zeroState } from './cpu/model';
+import { softmaxRow } from './cpu/loss';
+import { check } from './errors';
+import { ParamMap } from './params';
+import { Rng } from './rng';
+
+export interface SampleOptions {
+  /** Softmax temperature; 0 means greedy. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 or undefined: all). */
+  topK?: number;
+  rng?: Rng;
+}
+
+/** An opaque, copyable recurrent state for one sequence. */
+export interface InferenceState {
+  readonly inner: RecurrentState;
+  /** Logits after the last token fed (null before the first). */
+  logits: Float32Array | null;
+  /** Number of tokens fed. */
+  position: number;
+}
+
+/** Longest chunk fed through one forward call when priming from a long context. */
+const PRIME_CHUNK = 256;
+
+export class InferenceSession {
+  private readonly model: CpuModel;
+  private readonly scratch: Int32Array = new Int32Array(PRIME_CHUNK);
+
+  constructor(readonly config: ModelConfig, params: ParamMap) {
+    this.model = new CpuModel(config, params, 'f32');
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  newState(): InferenceState {
+    return { inner: zeroState(this.config, 1), logits: null, position: 0 };
+  }
+
+  copyState(s: InferenceState): InferenceState {
+    return { inner: copyState(s.inner), logits: s.logits ? s.logits.slice() : null, position: s.position };
+  }
+
+  /** Feeds one token; returns the logits for the next one (also kept on the state). */
+  feed(s: InferenceState, token: number): Float32Array {
+    this.scratch[0] = token;
+    return this.run(s, this.scratch.subarray(0, 1));
+  }
+
+  /** Feeds many tokens (in chunks, one forward each); returns the logits after the last. */
+  feedMany(s: InferenceState, tokens: ArrayLike<number>): Float32Array | null {
+    for (let i = 0; i < tokens.length; i += PRIME_CHUNK) {
+      const n = Math.min(PRIME_CHUNK, tokens.length - i);
+      for (let k = 0; k < n; k++) this.scratch[k] = tokens[i + k];
+      this.run(s, this.scratch.subarray(0, n));
+    }
+    return s.logits;
+  }
+
+  private run(s: InferenceState, ids: Int32Array): Float32Array {
+    const V = this.config.vocabSize;
+    for (const id of ids) check(Number.isInteger(id) && id >= 0 && id < V, `token id ${id} is outside the vocabulary (size ${V})`);
+    const out = this.model.forward(ids, ids.length, 1, s.inner, { train: false, lastOnly: true });
+    if (!s.logits) s.logits = new Float32Array(V);
+    for (let j = 0; j < V; j++) s.logits[j] = out[j];
+    s.position += ids.length;
+    return s.logits;
+  }
+
+  /** Next-token probabilities from logits, with temperature (default 1). */
+  distribution(logits: ArrayLike<number>, temperature = 1): Float32Array {
+    const p = new Float32Array(logits.length);
+    softmaxRow(logits.length, logits, 0, p, temperature > 0 ? temperature : 1);
+    return p;
+  }
+
+  /** The k most likely next tokens, most likely first. */
+  topK(logits: ArrayLike<number>, k: number): { id: number; prob: number }[] {
+    const p = this.distribution(logits);
+    return topIndices(p, k).map((id) => ({ id, prob: p[id] }));
+  }
+
+  /** Draws a token from logits with temperature and top-k (temperature 0: argmax). */
+  sample(logits: ArrayLike<number>, opts: SampleOptions = {}): number {
+    const temperature = opts.temperature ?? 1;
+    check(temperature >= 0 && Number.isFinite(temperature), `temperature must be 0 or more, got ${temperature}`);
+    if (temperature === 0) return argmax(logits);
+    const V = logits.length;
+    const k = opts.topK && opts.topK > 0 ? Math.min(opts.topK, V) : V;
+    const ids = k < V ? topIndices(logits, k) : null;
+    const probs = new Float64Array(k);
+    let max = -Infinity;
+    for (let i = 0; i < k; i++) max = Math.max(max, logits[ids ? ids[i] : i]);
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += probs[i] = Math.exp((logits[ids ? ids[i] : i] - max) / temperature);
+    let u = (opts.rng ?? defaultRng).next() * sum;
+    for (let i = 0; i < k; i++) {
+      u -= probs[i];
+      if (u < 0) return ids ? ids[i] : i;
+    }
+    return ids ? ids[k - 1] : k - 1;
+  }
+
+  /** Samples n tokens after the state's current position (the state advances). */
+  generate(s: InferenceState, n: number, opts: SampleOptions = {}): number[] {
+    check(s.logits !== null, 'feed at least one token before generating');
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = this.sample(s.logits!, opts);
+      out.push(id);
+      this.feed(s, id);
+    }
+    return out;
+  }
+
+  /** Greedy decoding: the most likely token at each step. */
+  greedy(s: InferenceState, n: number): number[] {
+    return this.generate(s, n, { temperature: 0 });
+  }
+
+  /**
+   * Beam search: the n-token continuation with the highest total log-probability found with
+   * `beamWidth` beams. The given state is not changed.
+   */
+  beam(s: InferenceState, n: number, beamWidth: number): { tokens: number[]; logProb: number } {
+    check(s.logits !== null, 'feed at least one token before decoding');
+    check(Number.isInteger(beamWidth) && beamWidth >= 1 && beamWidth <= 64, `beam width must be 1 to 64, got ${beamWidth}`);
+    let beams: { state: InferenceState; tokens: number[]; logProb: number }[] = [{ state: this.copyState(s), tokens: [], logProb: 0 }];
+    for (let i = 0; i < n; i++) {
+      const candidates: { parent: number; id: number; logProb: number }[] = [];
+      beams.forEach((b, parent) => {
+        const lp = logSoftmax(b.state.logits!);
+        for (const id of topIndices(lp, beamWidth)) candidates.push({ parent, id, logProb: b.logProb + lp[id] });
+      });
+      candidates.sort((a, b) => b.logProb - a.logProb || a.id - b.id);
+      const next: typeof beams = [];
+      for (const c of candidates.slice(0, beamWidth)) {
+        const state = this.copyState(beams[c.parent].state);
+        this.feed(state, c.id);
+        next.push({ state, tokens: [...beams[c.parent].tokens, c.id], logProb: c.logProb });
+      }
+      beams = next;
+    }
+    return { tokens: beams[0].tokens, logProb: beams[0].logProb };
+  }
+}
+
+const defaultRng = new Rng(0x5eed);
+
+export function argmax(a: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+  return best;
+}
+
+export function logSoftmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  const lse = max + Math.log(sum);
+  const out = new Float64Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lse;
+  return out;
+}
+
+/** Indices of the k largest values, largest first (ties: lower index first). */
+export function topIndices(a: ArrayLike<number>, k: number): number[] {
+  const idx = Array.from({ length: a.length }, (_, i) => i);
+  idx.sort((i, j) => a[j] - a[i] || i - j);
+  return idx.slice(0, Math.max(0, Math.min(k, a.length)));
+}

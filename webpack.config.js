@@ -1,0 +1,52 @@
+// One config per target, built from a shared base (see STYLE.md):
+//  - extension: the VS Code extension host (Node, `vscode` external)
+//  - webview:   the side panel (browser)
+//  - cli:       the `gatescope` command line and the benchmark (Node)
+'use strict';
+const path = require('path');
+const fs = require('fs');
+
+/** @returns {import('webpack').Configuration} */
+function base(name, target) {
+  return {
+    name,
+    target,
+    mode: 'none',
+    devtool: 'source-map',
+    resolve: { extensions: ['.ts', '.js'] },
+    module: {
+      rules: [
+        { test: /\.ts$/, exclude: /node_modules/, use: [{ loader: 'ts-loader', options: { transpileOnly: true } }] },
+        { test: /\.wgsl$/, type: 'asset/source' },
+      ],
+    },
+    output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js' },
+    performance: { hints: false },
+    infrastructureLogging: { level: 'warn' },
+  };
+}
+
+const configs = [];
+
+const cli = base('cli', 'node');
+cli.entry = { cli: './cli/main.ts', bench: './bench/main.ts' };
+cli.output.libraryTarget = 'commonjs2';
+// TensorFlow.js and its WASM binaries are benchmark-only dev dependencies: load them from node_modules.
+cli.externals = [/^@tensorflow\//];
+configs.push(cli);
+
+if (fs.existsSync(path.join(__dirname, 'extension', 'extension.ts'))) {
+  const extension = base('extension', 'node');
+  extension.entry = { extension: './extension/extension.ts' };
+  extension.output.libraryTarget = 'commonjs2';
+  extension.externals = { vscode: 'commonjs vscode' };
+  configs.push(extension);
+}
+
+if (fs.existsSync(path.join(__dirname, 'webview', 'main.ts'))) {
+  const webview = base('webview', 'web');
+  webview.entry = { webview: './webview/main.ts' };
+  configs.push(webview);
+}
+
+module.exports = configs;
