@@ -5,6 +5,7 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
+const webpack = require('webpack');
 
 /** @returns {import('webpack').Configuration} */
 function base(name, target) {
@@ -29,7 +30,8 @@ function base(name, target) {
 const configs = [];
 
 const cli = base('cli', 'node');
-cli.entry = { cli: './cli/main.ts', bench: './bench/main.ts' };
+cli.entry = { cli: './cli/gatescope.ts', bench: './bench/main.ts' };
+cli.plugins = [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, test: /^cli\.js$/ })];
 cli.output.libraryTarget = 'commonjs2';
 // TensorFlow.js and its WASM binaries are benchmark-only dev dependencies: load them from node_modules.
 cli.externals = [/^@tensorflow\//];

@@ -279,18 +279,28 @@ function runRnn(m: Model, x2d: tf.Tensor2D, T: number, B: number, allOutputs: bo
 // Training
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Float32 one-hot labels built in JS. (tfjs-backend-wasm 4.22's OneHot ignores dtype 'float32'
+ * and writes int32 bit patterns: tf.oneHot(ids, V, 1, 0, 'float32') gives 1.4e-45 instead of 1.)
+ */
+function oneHotF32(ids: ArrayLike<number>, depth: number): tf.Tensor2D {
+  const a = new Float32Array(ids.length * depth);
+  for (let i = 0; i < ids.length; i++) a[i * depth + ids[i]] = 1;
+  return tf.tensor2d(a, [ids.length, depth]);
+}
+
 interface Trainer {
   step(): number; // returns the loss (reads it back, which also forces completion)
   dispose(): void;
 }
 
-function createTrainer(cfg: BenchConfig): Trainer {
-  const m = createModel(cfg);
+/** Trainer on one fixed batch (time-major ids x[t*B + b] -> y[t*B + b]); default: seeded random tokens. */
+function createTrainer(cfg: BenchConfig, m: Model = createModel(cfg), data?: { x: Int32Array; y: Int32Array }): Trainer {
   const { seq: T, batch: B, vocab: V } = cfg;
   const toks = randomTokens((T + 1) * B, V, BENCH_SEED + 1);
   // Time-major: x[t][b] = toks[t*B + b], y[t][b] = toks[(t+1)*B + b].
-  const xIds = tf.tensor1d(toks.subarray(0, T * B), 'int32');
-  const yOneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(toks.subarray(B, (T + 1) * B), 'int32'), V, 1, 0, 'float32'));
+  const xIds = tf.tensor1d(data ? data.x : toks.subarray(0, T * B), 'int32');
+  const yOneHot = oneHotF32(data ? data.y : toks.subarray(B, (T + 1) * B), V);
   const opt = tf.train.adam(BENCH_LR, 0.9, 0.999, 1e-8);
   const lossFn = (): tf.Scalar => {
     const x = tf.gather(m.emb, xIds) as tf.Tensor2D; // [T*B, E]
@@ -438,6 +448,68 @@ export async function benchTfjsInfer(
     for (const t of [...hs, ...cs, ctxIds]) t.dispose();
     for (const s of stacked) if (s) (s.w.dispose(), s.b.dispose());
     disposeModel(m);
+  }
+}
+
+/**
+ * Parity helper: loads PyTorch-layout weights (`embedding.weight`, `rnn.weight_ih_l0` [G*H, in],
+ * `rnn.weight_hh_l0`, `rnn.bias_ih_l0`, `rnn.bias_hh_l0`, ..., `decoder.weight` [V, H],
+ * `decoder.bias`) into this module's TF.js formulation and runs `steps` benchmark training steps
+ * (clip 5, Adam 2e-3) on the fixed batch x -> y (time-major, x[t*B + b]), from zero state.
+ * Returns the loss before each step. Used to check the equations (LSTM gate permutation,
+ * PyTorch-form GRU, embedding gradient kernel, clipping, Adam) against PyTorch.
+ */
+export async function tfjsTrainLossesForWeights(
+  backend: TfjsBackend,
+  cfg: BenchConfig,
+  weights: Record<string, Float32Array>,
+  x: Int32Array,
+  y: Int32Array,
+  steps = 1,
+): Promise<number[]> {
+  await useTfjsBackend(backend);
+  const m = createModel(cfg);
+  const H = cfg.hidden;
+  const G = gatesOf(cfg);
+  // PyTorch LSTM rows [i, f, g, o] -> our columns [i, f, o, g]; GRU [r, z, n] unchanged.
+  const order = cfg.cell === 'lstm' ? [0, 1, 3, 2] : [0, 1, 2];
+  const get = (name: string): Float32Array => {
+    const w = weights[name];
+    if (!w) throw new Error(`tfjsTrainLossesForWeights: missing ${name}`);
+    return w;
+  };
+  const gateRowsT = (w: Float32Array, inSize: number): tf.Tensor2D =>
+    tf.tidy(() => {
+      const t = tf.tensor2d(w, [G * H, inSize]);
+      const blocks = order.map((g) => tf.slice(t, [g * H, 0], [H, inSize]));
+      return tf.transpose(tf.concat(blocks, 0)) as tf.Tensor2D;
+    });
+  const gateVec = (b: Float32Array): tf.Tensor1D =>
+    tf.tidy(() => {
+      const t = tf.tensor1d(b);
+      return tf.concat(order.map((g) => tf.slice(t, [g * H], [H]))) as tf.Tensor1D;
+    });
+  const assign = (v: tf.Variable, t: tf.Tensor) => {
+    v.assign(t);
+    t.dispose();
+  };
+  assign(m.emb, tf.tensor2d(get('embedding.weight'), [cfg.vocab, cfg.embed]));
+  m.layers.forEach((p, l) => {
+    const inSize = l === 0 ? cfg.embed : H;
+    assign(p.wih, gateRowsT(get(`rnn.weight_ih_l${l}`), inSize));
+    assign(p.whh, gateRowsT(get(`rnn.weight_hh_l${l}`), H));
+    assign(p.bih, gateVec(get(`rnn.bias_ih_l${l}`)));
+    assign(p.bhh, gateVec(get(`rnn.bias_hh_l${l}`)));
+  });
+  assign(m.wdec, tf.tidy(() => tf.transpose(tf.tensor2d(get('decoder.weight'), [cfg.vocab, H]))));
+  assign(m.bdec, tf.tensor1d(get('decoder.bias')));
+  const trainer = createTrainer(cfg, m, { x, y });
+  try {
+    const losses: number[] = [];
+    for (let i = 0; i < steps; i++) losses.push(trainer.step());
+    return losses;
+  } finally {
+    trainer.dispose();
   }
 }
 

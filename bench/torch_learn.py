@@ -7,7 +7,7 @@ JOB.json:
   {"checkpoint": "init.safetensors", "trainTokens": "train.i32", "valTokens": "val.i32",
    "steps": int, "batch": B, "seq": T, "lr": float, "beta1": float, "beta2": float, "eps": float,
    "clip": float, "dropout": float, "cell": "lstm"|"gru"|"rnn", "vocab": V, "embed": E,
-   "hidden": H, "layers": L, "threads": int}
+   "hidden": H, "layers": L, "threads": int, optional "logEvery" (default 100), "seed" (dropout RNG, 0)}
 
 Token files are little-endian int32. The checkpoint holds the initial weights with PyTorch's
 names (embedding.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias).
@@ -76,8 +76,10 @@ def main():
         job = json.load(f)
     threads = int(job.get("threads", 1))
     # OpenBLAS reads its thread count when it is loaded (by `import torch`): set it first.
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(threads))
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+    if threads > 1:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # shared machine: idle threads must sleep
 
     import torch
     import torch.nn as nn
@@ -90,6 +92,7 @@ def main():
     V, E, H, L = int(job["vocab"]), int(job["embed"]), int(job["hidden"]), int(job["layers"])
     B, T = int(job["batch"]), int(job["seq"])
     steps = int(job["steps"])
+    log_every = int(job.get("logEvery", 100))
     dropout = float(job.get("dropout", 0.0))
     clip = float(job.get("clip", 0.0))
 
@@ -154,14 +157,14 @@ def main():
         state = detach(state)
         lv = loss.item()
         losses.append(lv)
-        if (s + 1) % 100 == 0 or s + 1 == steps:
-            recent = losses[-100:]
-            print("[torch_learn] step %d/%d loss %.4f (mean of last %d: %.4f) %.1fs" % (
+        if (s + 1) % log_every == 0 or s + 1 == steps:
+            recent = losses[-log_every:]
+            print("[torch_learn] step %d/%d loss %.6f (mean of last %d: %.6f) %.1fs" % (
                 s + 1, steps, lv, len(recent), sum(recent) / len(recent), time.perf_counter() - t0),
                 file=sys.stderr, flush=True)
     seconds = time.perf_counter() - t0
     last = losses[-50:]
-    train_loss_last = sum(last) / len(last) if last else float("nan")
+    train_loss_last = sum(last) / len(last) if last else None
 
     # ---- evaluation -----------------------------------------------------------------------
     vtok = torch.from_numpy(read_tokens(job["valTokens"]))

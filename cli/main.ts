@@ -4,7 +4,7 @@
 
 import * as path from 'path';
 import { ParseArgsConfig, parseArgs } from 'util';
-import { CELL_TYPES, CellType, DEFAULT_OPTIM, ModelConfig, OptimConfig, checkSetting, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
+import { CELL_TYPES, CellType, DEFAULT_OPTIM, DEFAULT_TRAINING, ModelConfig, OptimConfig, checkSetting, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { HistoryPoint, ModelCheckpoint } from '../kernels/checkpoint';
 import { TokenizerKind, buildTokenizer, splitTrainVal, tokenize } from '../kernels/dataset';
@@ -27,23 +27,23 @@ Usage:
   gatescope help                          this text
 
 Train options:
-  --arch lstm|gru|rnn      cell type (default lstm)
-  --hidden N               hidden size (default 256)
-  --layers N               stacked layers, 1-4 (default 1)
-  --embed N                embedding size (default 64)
-  --dropout P              dropout between layers and before the decoder (default 0)
-  --seq N                  sequence length for truncated BPTT (default 64)
-  --batch N                batch size (default 32)
+  --arch lstm|gru|rnn      cell type (default ${DEFAULT_TRAINING.cell})
+  --hidden N               hidden size (default ${DEFAULT_TRAINING.hiddenSize})
+  --layers N               stacked layers, 1-4 (default ${DEFAULT_TRAINING.numLayers})
+  --embed N                embedding size (default ${DEFAULT_TRAINING.embedSize})
+  --dropout P              dropout between layers and before the decoder (default ${DEFAULT_TRAINING.dropout})
+  --seq N                  sequence length for truncated BPTT (default ${DEFAULT_TRAINING.seqLen})
+  --batch N                batch size (default ${DEFAULT_TRAINING.batchSize})
   --lr X                   Adam learning rate (default 0.002)
   --clip X                 clip gradients to this global norm, 0 = off (default 5)
   --weight-decay X         AdamW weight decay (default 0)
-  --time SECONDS           training time budget (default 60)
+  --time SECONDS           training time budget (default ${DEFAULT_TRAINING.seconds})
   --steps N                step budget (total steps, counting steps before a resume)
-  --tokenizer char|bpe     tokenizer (default char)
-  --vocab N                BPE vocabulary size, 256-8192 (default 2048)
+  --tokenizer char|bpe     tokenizer (default ${DEFAULT_TRAINING.tokenizer})
+  --vocab N                BPE vocabulary size, 256-8192 (default ${DEFAULT_TRAINING.bpeVocab})
   --out PATH               checkpoint to write (default .gatescope/model.safetensors)
   --resume [PATH]          continue from a checkpoint (default: --out)
-  --val-fraction F         share of the text held out for validation (default 0.05)
+  --val-fraction F         share of the text held out for validation (default ${DEFAULT_TRAINING.valFraction})
   --eval-every SECONDS     evaluate on the validation text this often (default 20)
   --checkpoint-every S     write a checkpoint this often (default 30)
   --max-file-bytes N       skip files larger than this (default 1000000)
@@ -81,7 +81,14 @@ function int(opts: Record<string, unknown>, key: string, fallback: number, lo: n
   return n;
 }
 
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  // `--lr -0.1` would read as two options: glue a negative number to the option that takes it.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    if (name && options[name]?.type === 'string' && /^-\d|^-\.\d/.test(argv[i + 1] ?? '')) args.push(`${argv[i]}=${argv[++i]}`);
+    else args.push(argv[i]);
+  }
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true } as const);
   } catch (e) {
@@ -113,10 +120,10 @@ async function train(argv: string[]): Promise<void> {
   const backendName = o.backend ?? 'cpu';
   check(backendName === 'cpu', `--backend must be cpu (the WebGPU backend is not built yet), got ${JSON.stringify(backendName)}`);
   const seed = int(o, 'seed', 1, 0, 2 ** 32 - 1);
-  const timeBudget = o.time === undefined && o.steps !== undefined ? undefined : num(o, 'time', 60);
+  const timeBudget = o.time === undefined && o.steps !== undefined ? undefined : num(o, 'time', DEFAULT_TRAINING.seconds);
   if (timeBudget !== undefined) check(timeBudget > 0 && timeBudget <= 30 * 24 * 3600, `--time must be between 0 and 2592000 seconds, got ${timeBudget}`);
   const stepBudget = o.steps === undefined ? undefined : int(o, 'steps', 0, 1, 1e9);
-  const valFraction = num(o, 'val-fraction', 0.05);
+  const valFraction = num(o, 'val-fraction', DEFAULT_TRAINING.valFraction);
   check(valFraction > 0 && valFraction <= 0.5, `--val-fraction must be above 0 and at most 0.5, got ${valFraction}`);
   const evalEvery = num(o, 'eval-every', 20);
   check(evalEvery > 0, `--eval-every must be positive, got ${evalEvery}`);
@@ -127,7 +134,7 @@ async function train(argv: string[]): Promise<void> {
     maxFileBytes: int(o, 'max-file-bytes', DEFAULT_CORPUS_OPTIONS.maxFileBytes, 1, 2 ** 31),
     maxCorpusBytes: int(o, 'max-corpus-bytes', DEFAULT_CORPUS_OPTIONS.maxCorpusBytes, 1, 2 ** 31),
   };
-  const batch = { seqLen: num(o, 'seq', 64), batchSize: num(o, 'batch', 32) };
+  const batch = { seqLen: num(o, 'seq', DEFAULT_TRAINING.seqLen), batchSize: num(o, 'batch', DEFAULT_TRAINING.batchSize) };
   checkSetting('seqLen', batch.seqLen);
   checkSetting('batchSize', batch.batchSize);
   const optim: OptimConfig = validateOptimConfig({
@@ -136,19 +143,22 @@ async function train(argv: string[]): Promise<void> {
     clipNorm: num(o, 'clip', DEFAULT_OPTIM.clipNorm),
     weightDecay: num(o, 'weight-decay', DEFAULT_OPTIM.weightDecay),
   });
-  const arch = (o.arch ?? 'lstm') as CellType;
+  const arch = (o.arch ?? DEFAULT_TRAINING.cell) as CellType;
   check(CELL_TYPES.includes(arch), `--arch must be one of ${CELL_TYPES.join(', ')}, got ${JSON.stringify(o.arch)}`);
-  const tokKind = (o.tokenizer ?? 'char') as TokenizerKind;
+  const tokKind = (o.tokenizer ?? DEFAULT_TRAINING.tokenizer) as TokenizerKind;
   check(tokKind === 'char' || tokKind === 'bpe', `--tokenizer must be char or bpe, got ${JSON.stringify(o.tokenizer)}`);
-  const bpeVocab = int(o, 'vocab', 2048, 256, 8192);
+  const bpeVocab = int(o, 'vocab', DEFAULT_TRAINING.bpeVocab, 256, 8192);
   // Sizes are checked before anything is read or allocated.
   const sizes = {
-    hiddenSize: num(o, 'hidden', 256), numLayers: num(o, 'layers', 1), embedSize: num(o, 'embed', 64), dropout: num(o, 'dropout', 0),
+    hiddenSize: num(o, 'hidden', DEFAULT_TRAINING.hiddenSize), numLayers: num(o, 'layers', DEFAULT_TRAINING.numLayers),
+    embedSize: num(o, 'embed', DEFAULT_TRAINING.embedSize), dropout: num(o, 'dropout', DEFAULT_TRAINING.dropout),
   };
   checkSetting('hiddenSize', sizes.hiddenSize);
   checkSetting('numLayers', sizes.numLayers);
   checkSetting('embedSize', sizes.embedSize);
   checkSetting('dropout', sizes.dropout);
+  // Sizes against memory, with the largest vocabulary the tokenizer could produce.
+  validateBatchConfig(validateModelConfig({ cell: arch, vocabSize: tokKind === 'bpe' ? bpeVocab : 256, ...sizes }), batch);
   const log = (s: string) => process.stderr.write(s + '\n');
 
   let resumed: ModelCheckpoint | null = null;
@@ -352,8 +362,4 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write('(set GATESCOPE_DEBUG=1 for details, and please report it)\n');
     return 2;
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -46,6 +46,21 @@ export const DEFAULT_OPTIM: OptimConfig = {
   clipNorm: 5,
 };
 
+/** What `gatescope train` (and `npm start`) uses when no option is given. */
+export const DEFAULT_TRAINING = {
+  cell: 'lstm' as CellType,
+  hiddenSize: 128,
+  numLayers: 1,
+  embedSize: 64,
+  dropout: 0,
+  seqLen: 64,
+  batchSize: 32,
+  tokenizer: 'char' as const,
+  bpeVocab: 2048,
+  valFraction: 0.05,
+  seconds: 60,
+};
+
 /** Inclusive bounds for every numeric setting. */
 export const BOUNDS = {
   vocabSize: [2, 65536],

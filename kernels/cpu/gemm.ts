@@ -46,9 +46,24 @@ export function gemmNT(
     }
   }
   for (; i < M; i++) {
+    // The odd row (and batch-1 inference): one row × four columns.
     const a = aOff + i * K;
     const c = cOff + i * N;
-    for (let j = 0; j < N; j++) {
+    let j = 0;
+    for (; j < N4; j += 4) {
+      const b0 = bOff + j * K, b1 = b0 + K, b2 = b1 + K, b3 = b2 + K;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0; k < K; k++) {
+        const x = A[a + k];
+        s0 += x * B[b0 + k]; s1 += x * B[b1 + k]; s2 += x * B[b2 + k]; s3 += x * B[b3 + k];
+      }
+      if (accumulate) {
+        C[c + j] += s0; C[c + j + 1] += s1; C[c + j + 2] += s2; C[c + j + 3] += s3;
+      } else {
+        C[c + j] = s0; C[c + j + 1] = s1; C[c + j + 2] = s2; C[c + j + 3] = s3;
+      }
+    }
+    for (; j < N; j++) {
       const b0 = bOff + j * K;
       let s = 0;
       for (let k = 0; k < K; k++) s += A[a + k] * B[b0 + k];

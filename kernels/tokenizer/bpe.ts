@@ -393,7 +393,7 @@ export function trainBpeTokenizer(text: string, vocabSize: number, opts: { maxTr
     const b = key % PAIR_KEY;
     const z = 256 + merges.length / 2;
     merges.push(a, b);
-    const chunks = where.get(key)!;
+    const chunks = where.get(key) ?? new Set<number>();
     where.delete(key);
     pairCount.delete(key); // every occurrence is merged below
 

@@ -25,7 +25,7 @@ const REPLACEMENT = '\uFFFD';
 const MAX_VOCAB_TOTAL = 65536;
 
 function isNibble(id: number): boolean {
-  return id >= CHAR_NIBBLE0 && id < CHAR_NIBBLE0 + 16;
+  return id >= CHAR_NIBBLE0 && id < CHAR_NIBBLE0 + 16 && Number.isInteger(id);
 }
 
 class CharTokenizer implements Tokenizer {

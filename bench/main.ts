@@ -1,0 +1,141 @@
+// `npm run bench`: GateScope's CPU engine beside TensorFlow.js (WASM-SIMD and plain CPU backends)
+// and PyTorch (Debian's, with OpenBLAS; 1 and 2 threads), all in one run on the same models, each
+// reported as a ratio to ours; then the learning comparison against PyTorch on the npm corpus.
+//
+//   npm run bench [-- --json] [--sections speed,infer,learn] [--seconds S] [--learn-seconds S]
+//                    [--only lstm|gru] [--no-tfjs] [--no-torch]
+
+import { parseArgs } from 'util';
+import { BENCH_CONFIGS, BenchConfig, InferRow, TrainRow, configLabel } from './configs';
+import { benchOursInfer, benchOursTrain } from './ours';
+import { benchTfjsInfer, benchTfjsTrain, tfjsInfo } from './tfjs';
+import { benchTorch, torchAvailable, torchInfo } from './torch';
+import { LearnResult, runLearning } from './learn';
+
+interface Report {
+  machine: { cpus: number; node: string };
+  train: TrainRow[];
+  infer: InferRow[];
+  learning?: LearnResult;
+  notes: string[];
+}
+
+async function main(): Promise<void> {
+  const { values: o } = parseArgs({
+    options: {
+      json: { type: 'boolean' }, sections: { type: 'string' }, seconds: { type: 'string' }, 'learn-seconds': { type: 'string' },
+      only: { type: 'string' }, 'no-tfjs': { type: 'boolean' }, 'no-torch': { type: 'boolean' },
+    },
+  });
+  const sections = new Set((o.sections ?? 'speed,infer,learn').split(','));
+  const seconds = Number(o.seconds ?? 3);
+  const learnSeconds = Number(o['learn-seconds'] ?? 180);
+  const configs = BENCH_CONFIGS.filter((c) => !o.only || c.cell === o.only);
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const os = await import('os');
+  const report: Report = { machine: { cpus: os.cpus().length, node: process.version }, train: [], infer: [], notes: [] };
+
+  const torch = o['no-torch'] ? { ok: false, why: 'skipped (--no-torch)' } : torchAvailable();
+  if (!torch.ok) report.notes.push(`PyTorch: ${torch.why}`);
+  else report.notes.push(`PyTorch ${torchInfo().torch ?? ''} with ${(torchInfo().blas ?? []).join(', ') || 'its BLAS'}`);
+  const useTfjs = !o['no-tfjs'];
+  if (useTfjs) {
+    const info = await tfjsInfo();
+    report.notes.push(`TensorFlow.js ${info.tfjsVersion}, WASM backend ${info.wasmSimd ? 'with' : 'WITHOUT'} SIMD, ${info.wasmMultithread ? `${info.wasmThreads} threads` : 'one thread'}`);
+  }
+  report.notes.push('GateScope: CPU reference backend, plain TypeScript, one thread');
+
+  if (sections.has('speed')) {
+    log(`training throughput (${seconds} s per measurement)…`);
+    for (const cfg of configs) {
+      const add = (system: string, tokensPerSecond: number) => {
+        report.train.push({ system, cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, seq: cfg.seq, batch: cfg.batch, tokensPerSecond });
+        log(`  ${configLabel(cfg).padEnd(22)} ${system.padEnd(11)} ${tokensPerSecond.toFixed(0).padStart(8)} tok/s`);
+      };
+      add('gatescope', benchOursTrain(cfg, seconds));
+      if (useTfjs) {
+        add('tfjs-wasm', await benchTfjsTrain('wasm', cfg, { minSeconds: seconds }));
+        add('tfjs-cpu', await benchTfjsTrain('cpu', cfg, { minSeconds: Math.min(seconds, 2), minSteps: 1 }));
+      }
+      if (torch.ok) {
+        for (const threads of [1, 2] as const) for (const r of benchTorch([cfg], threads, seconds, false).train) add(r.system, r.tokensPerSecond);
+      }
+    }
+  }
+  if (sections.has('infer')) {
+    log('inference latency (batch 1)…');
+    for (const cfg of configs) {
+      const add = (system: string, r: { msPerToken: number; msContext256: number }) => {
+        report.infer.push({ system, cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, ...r });
+        log(`  ${`${cfg.cell} h${cfg.hidden} L${cfg.layers}`.padEnd(14)} ${system.padEnd(11)} ${r.msPerToken.toFixed(3).padStart(8)} ms/token  ${r.msContext256.toFixed(1).padStart(8)} ms per 256-token context`);
+      };
+      add('gatescope', benchOursInfer(cfg, 1));
+      if (useTfjs) {
+        add('tfjs-wasm', await benchTfjsInfer('wasm', cfg, { minSeconds: 1 }));
+        add('tfjs-cpu', await benchTfjsInfer('cpu', cfg, { minSeconds: 1 }));
+      }
+      if (torch.ok) for (const r of benchTorch([cfg], 1, 1, true, 1).infer) add(r.system, r);
+    }
+  }
+  if (sections.has('learn')) {
+    if (!torch.ok) log(`learning comparison without PyTorch: ${torch.why}`);
+    report.learning = await runLearning(learnSeconds, log);
+  }
+
+  if (o.json) {
+    process.stdout.write(JSON.stringify(report) + '\n');
+  } else {
+    printTables(report, configs);
+  }
+}
+
+function printTables(r: Report, configs: BenchConfig[]): void {
+  const out: string[] = [];
+  for (const n of r.notes) out.push(`# ${n}`);
+  if (r.train.length) {
+    const systems = [...new Set(r.train.map((x) => x.system))];
+    out.push('', 'Training throughput, tokens/s (ratio = GateScope ÷ system)', '');
+    out.push(['config'.padEnd(24), ...systems.map((s) => s.padStart(20))].join(''));
+    for (const cfg of configs) {
+      const rows = r.train.filter((x) => x.cell === cfg.cell && x.hidden === cfg.hidden && x.layers === cfg.layers && x.seq === cfg.seq && x.batch === cfg.batch);
+      if (!rows.length) continue;
+      const ours = rows.find((x) => x.system === 'gatescope')?.tokensPerSecond ?? NaN;
+      out.push([configLabel(cfg).padEnd(24), ...systems.map((s) => {
+        const v = rows.find((x) => x.system === s)?.tokensPerSecond;
+        if (v === undefined) return '-'.padStart(20);
+        return (s === 'gatescope' ? v.toFixed(0) : `${v.toFixed(0)} (${(ours / v).toFixed(2)}×)`).padStart(20);
+      })].join(''));
+    }
+  }
+  if (r.infer.length) {
+    const systems = [...new Set(r.infer.map((x) => x.system))];
+    out.push('', 'Inference latency, batch 1: ms per token from a cached state | ms for a 256-token context (ratio = system ÷ GateScope time)', '');
+    out.push(['model'.padEnd(16), ...systems.map((s) => s.padStart(30))].join(''));
+    const keys = [...new Set(r.infer.map((x) => `${x.cell} h${x.hidden} L${x.layers}`))];
+    for (const k of keys) {
+      const rows = r.infer.filter((x) => `${x.cell} h${x.hidden} L${x.layers}` === k);
+      const ours = rows.find((x) => x.system === 'gatescope')!;
+      out.push([k.padEnd(16), ...systems.map((s) => {
+        const v = rows.find((x) => x.system === s);
+        if (!v) return '-'.padStart(30);
+        const txt = s === 'gatescope' ? `${v.msPerToken.toFixed(3)} | ${v.msContext256.toFixed(1)}`
+          : `${v.msPerToken.toFixed(3)} (${(v.msPerToken / ours.msPerToken).toFixed(2)}×) | ${v.msContext256.toFixed(1)} (${(v.msContext256 / ours.msContext256).toFixed(2)}×)`;
+        return txt.padStart(30);
+      })].join(''));
+    }
+  }
+  if (r.learning) {
+    const l = r.learning;
+    out.push('', `Learning: ${l.config.cell} hidden ${l.config.hiddenSize}, ${l.config.tokenizer} tokenizer (${l.config.vocabSize} tokens), batch ${l.config.batchSize} × ${l.config.seqLen}, Adam ${l.config.learningRate}, clip ${l.config.clipNorm}`);
+    out.push(`  corpus ${l.corpus.bytes} bytes, sha256 ${l.corpus.sha256}`);
+    out.push(`  GateScope: ${l.steps} steps in ${l.seconds.toFixed(0)} s → validation ${l.ours.valBitsPerChar.toFixed(4)} bits/char`);
+    if ('error' in l.pytorch) out.push(`  PyTorch: ${l.pytorch.error}`);
+    else out.push(`  PyTorch:   ${l.steps} steps in ${l.pytorch.seconds.toFixed(0)} s → validation ${l.pytorch.valBitsPerChar.toFixed(4)} bits/char   (GateScope ÷ PyTorch = ${l.ratio!.toFixed(3)})`);
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});
