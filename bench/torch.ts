@@ -89,12 +89,15 @@ export function torchScriptPath(name = 'torch_bench.py'): string {
   throw new Error(`bench/${name} not found (looked in: ${candidates.join(', ')})`);
 }
 
-/** Environment for a PyTorch child with `threads` threads (keeps OPENBLAS_CORETYPE etc.). */
+/**
+ * Environment for a PyTorch child with `threads` threads: OMP_NUM_THREADS and
+ * OPENBLAS_NUM_THREADS (OpenBLAS reads its thread count at load time; torch.set_num_threads
+ * does not reach Debian's OpenBLAS), everything else inherited (OPENBLAS_CORETYPE etc. kept).
+ */
 export function torchEnv(threads: number): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
   // With 2 threads on a shared 2-core machine, an idle OpenMP thread must sleep, not spin.
   if (threads > 1) env.OMP_WAIT_POLICY = 'PASSIVE';
-  else delete env.OMP_WAIT_POLICY;
   return env;
 }
 

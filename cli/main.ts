@@ -34,8 +34,8 @@ Train options:
   --dropout P              dropout between layers and before the decoder (default ${DEFAULT_TRAINING.dropout})
   --seq N                  sequence length for truncated BPTT (default ${DEFAULT_TRAINING.seqLen})
   --batch N                batch size (default ${DEFAULT_TRAINING.batchSize})
-  --lr X                   Adam learning rate (default 0.002)
-  --clip X                 clip gradients to this global norm, 0 = off (default 5)
+  --lr X                   Adam learning rate (default ${DEFAULT_OPTIM.learningRate})
+  --clip X                 clip gradients to this global norm, 0 = off (default ${DEFAULT_OPTIM.clipNorm})
   --weight-decay X         AdamW weight decay (default 0)
   --time SECONDS           training time budget (default ${DEFAULT_TRAINING.seconds})
   --steps N                step budget (total steps, counting steps before a resume)
@@ -158,7 +158,7 @@ async function train(argv: string[]): Promise<void> {
   checkSetting('embedSize', sizes.embedSize);
   checkSetting('dropout', sizes.dropout);
   // Sizes against memory, with the largest vocabulary the tokenizer could produce.
-  validateBatchConfig(validateModelConfig({ cell: arch, vocabSize: tokKind === 'bpe' ? bpeVocab : 256, ...sizes }), batch);
+  validateBatchConfig(validateModelConfig({ cell: arch, vocabSize: tokKind === 'bpe' ? bpeVocab : 256 + 17, ...sizes }), batch);
   const log = (s: string) => process.stderr.write(s + '\n');
 
   let resumed: ModelCheckpoint | null = null;
