@@ -7,6 +7,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as fc from 'fast-check';
+import { readCorpus as readFolder } from '../cli/corpus';
 import { GateScopeError } from '../kernels/errors';
 import {
   Tokenizer,
@@ -372,29 +373,14 @@ describe('byte-level BPE tokenizer', () => {
   });
 });
 
-/** All .ts under kernels/, cli/, test/ and .js under node_modules/mocha/lib, in sorted path order. */
-function readCorpus(): string {
-  const files: string[] = [];
-  const walk = (dir: string, ext: string): void => {
-    if (!fs.existsSync(dir)) return;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p, ext);
-      else if (e.isFile() && p.endsWith(ext)) files.push(p);
-    }
-  };
-  const root = process.cwd();
-  walk(path.join(root, 'kernels'), '.ts');
-  walk(path.join(root, 'cli'), '.ts');
-  walk(path.join(root, 'test'), '.ts');
-  walk(path.join(root, 'node_modules', 'mocha', 'lib'), '.js');
-  files.sort();
-  return files.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+/** The repository's own source, read exactly as `npm start` (gatescope train .) reads it. */
+function readRepositorySource(): string {
+  return readFolder(path.resolve(__dirname, '..', '..')).text;
 }
 
 describe('BPE on real source code', () => {
-  it('vocabulary 2048 needs at least 2.5x fewer tokens than the character tokenizer', () => {
-    const text = readCorpus();
+  it("vocabulary 2048 on the repository's source needs at least 2.5x fewer tokens than the character tokenizer", () => {
+    const text = readRepositorySource();
     assert.ok(text.length > 100_000, `corpus too small: ${text.length} characters`);
     let t0 = performance.now();
     const tok = trainBpeTokenizer(text, 2048);
