@@ -1,0 +1,269 @@
+// The WebGPU device as the backend uses it: pipelines compiled once and cached by key, explicit
+// bind-group layouts, storage buffers, readback, and errors that are never silent: validation errors
+// become GpuError exceptions naming the kernel, and a lost device is reported with its reason.
+// Runs in Node (Dawn through the `webgpu` package, see kernels/node/webgpu.ts) and in the browser.
+
+/** Binding kinds, in binding order: read-only storage, read-write storage. A kernel's uniform
+ * parameters are always the last binding, with a dynamic offset into the recorder's uniform buffer. */
+export type BindingKind = 'read' | 'rw';
+
+export interface KernelDef {
+  /** Human-readable name used in error messages, e.g. 'gemmNT'. */
+  name: string;
+  /** Cache key: name plus every compile-time constant baked into `code`. */
+  key: string;
+  /** WGSL with one entry point `main`; storage bindings 0..n-1 in `bindings` order, uniforms at n. */
+  code: string;
+  bindings: BindingKind[];
+}
+
+export class GpuError extends Error {
+  constructor(message: string, readonly kernel?: string) {
+    super(message);
+    this.name = 'GpuError';
+  }
+}
+
+/** Size of one uniform slot: the minimum dynamic-offset alignment WebGPU guarantees. */
+export const UNIFORM_SLOT = 256;
+
+interface CompiledKernel {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+export class GpuContext {
+  private readonly kernels = new Map<string, CompiledKernel>();
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private readonly lostListeners: ((reason: string) => void)[] = [];
+  private uncaptured: string | null = null;
+
+  constructor(readonly device: GPUDevice, readonly adapterName: string) {
+    device.lost.then((info) => {
+      this.lostInfo = info;
+      for (const l of this.lostListeners) l(`${info.reason}: ${info.message}`);
+    });
+    device.addEventListener('uncapturederror', (e: Event) => {
+      const err = (e as GPUUncapturedErrorEvent).error;
+      this.uncaptured ??= err.message;
+    });
+  }
+
+  get isLost(): boolean {
+    return this.lostInfo !== null;
+  }
+
+  /** Why the device was lost, or null. */
+  get lostReason(): string | null {
+    return this.lostInfo ? `${this.lostInfo.reason || 'unknown'}: ${this.lostInfo.message}` : null;
+  }
+
+  onLost(listener: (reason: string) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  /** Throws if the device is lost or an error escaped the error scopes. */
+  assertHealthy(what: string): void {
+    if (this.lostInfo) throw new GpuError(`${what}: the GPU device was lost (${this.lostReason})`);
+    if (this.uncaptured) {
+      const m = this.uncaptured;
+      this.uncaptured = null;
+      throw new GpuError(`${what}: WebGPU error: ${m}`);
+    }
+  }
+
+  /** The compiled pipeline of a kernel (compiled on first use, inside an error scope). */
+  kernel(def: KernelDef): CompiledKernel {
+    let k = this.kernels.get(def.key);
+    if (k) return k;
+    const d = this.device;
+    const entries: GPUBindGroupLayoutEntry[] = def.bindings.map((b, i) => ({
+      binding: i,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: b === 'read' ? 'read-only-storage' : 'storage' },
+    }));
+    entries.push({ binding: def.bindings.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+    const layout = d.createBindGroupLayout({ label: def.name, entries });
+    const module = d.createShaderModule({ label: def.name, code: def.code });
+    const pipeline = d.createComputePipeline({
+      label: def.name,
+      layout: d.createPipelineLayout({ label: def.name, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: 'main' },
+    });
+    k = { pipeline, layout };
+    this.kernels.set(def.key, k);
+    return k;
+  }
+
+  /** Compiles a kernel and reports WGSL or validation errors as a GpuError naming it. */
+  async compile(def: KernelDef): Promise<void> {
+    if (this.kernels.has(def.key)) return;
+    this.device.pushErrorScope('validation');
+    this.kernel(def);
+    const err = await this.device.popErrorScope();
+    if (err) {
+      this.kernels.delete(def.key);
+      throw new GpuError(`kernel ${def.name} failed to compile: ${err.message}`, def.name);
+    }
+  }
+
+  createBuffer(label: string, bytes: number, extraUsage = 0): GPUBuffer {
+    return this.device.createBuffer({
+      label,
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
+    });
+  }
+
+  upload(buffer: GPUBuffer, data: ArrayBufferView, offsetBytes = 0): void {
+    this.device.queue.writeBuffer(buffer, offsetBytes, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Copies `bytes` from a buffer to a staging buffer and maps it (waits for the GPU). */
+  async read(buffer: GPUBuffer, bytes = buffer.size, offsetBytes = 0): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buffer, offsetBytes, staging, 0, size);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.assertHealthy('reading a GPU buffer');
+      throw new GpuError(`reading a GPU buffer failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  async readF32(buffer: GPUBuffer, count: number, offset = 0): Promise<Float32Array> {
+    return new Float32Array(await this.read(buffer, count * 4, offset * 4));
+  }
+}
+
+/** Uniform parameters of one dispatch: u32 values, or f32 values given as { f: x }. */
+export type Param = number | { f: number };
+
+interface Dispatch {
+  kernel: CompiledKernel;
+  def: KernelDef;
+  buffers: GPUBuffer[];
+  slot: number;
+  groups: [number, number, number];
+  bindGroup?: GPUBindGroup;
+}
+
+/**
+ * Records a sequence of dispatches once and replays it: every dispatch's parameters live in one
+ * uniform buffer (a 256-byte slot each, selected by dynamic offset) and every bind group is built
+ * once, so encoding a training step allocates nothing. Ops append dispatches through `dispatch`.
+ */
+export class Recorder {
+  private readonly list: Dispatch[] = [];
+  private params: Uint32Array = new Uint32Array(0);
+  private uniform: GPUBuffer | null = null;
+  private finalized = false;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+
+  constructor(readonly ctx: GpuContext, readonly label = 'recorder') {}
+
+  get length(): number {
+    return this.list.length;
+  }
+
+  dispatch(def: KernelDef, buffers: GPUBuffer[], params: Param[], groups: [number, number?, number?]): void {
+    if (this.finalized) throw new Error('recorder already finalized');
+    if (buffers.length !== def.bindings.length) throw new Error(`${def.name}: ${buffers.length} buffers for ${def.bindings.length} bindings`);
+    if (params.length > UNIFORM_SLOT / 4) throw new Error(`${def.name}: too many parameters`);
+    const slot = this.list.length;
+    const words = UNIFORM_SLOT / 4;
+    if (this.params.length < (slot + 1) * words) {
+      const grown = new Uint32Array(Math.max(words * 64, this.params.length * 2));
+      grown.set(this.params);
+      this.params = grown;
+    }
+    const f32 = new Float32Array(this.params.buffer);
+    params.forEach((p, i) => {
+      if (typeof p === 'number') this.params[slot * words + i] = p >>> 0;
+      else f32[slot * words + i] = p.f;
+    });
+    const [x, y = 1, z = 1] = groups;
+    const max = 65535;
+    if (x > max || y > max || z > max) throw new Error(`${def.name}: dispatch of ${x}×${y}×${z} workgroups exceeds ${max}`);
+    this.list.push({ kernel: this.ctx.kernel(def), def, buffers, slot, groups: [x, y, z] });
+  }
+
+  /** Compiles every kernel (reporting errors by name), uploads the parameters, builds bind groups. */
+  async finalize(): Promise<void> {
+    if (this.finalized) return;
+    const seen = new Set<string>();
+    for (const d of this.list) {
+      if (seen.has(d.def.key)) continue;
+      seen.add(d.def.key);
+      await this.ctx.compile(d.def);
+    }
+    const bytes = Math.max(UNIFORM_SLOT, this.list.length * UNIFORM_SLOT);
+    this.uniform = this.ctx.device.createBuffer({ label: `${this.label} params`, size: bytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.ctx.device.queue.writeBuffer(this.uniform, 0, this.params.buffer, 0, bytes);
+    const ids = new Map<GPUBuffer, number>();
+    const id = (b: GPUBuffer) => {
+      let n = ids.get(b);
+      if (n === undefined) ids.set(b, (n = ids.size));
+      return n;
+    };
+    this.ctx.device.pushErrorScope('validation');
+    for (const d of this.list) {
+      const key = `${d.def.key}|${d.buffers.map(id).join(',')}`;
+      let bg = this.bindGroups.get(key);
+      if (!bg) {
+        const entries: GPUBindGroupEntry[] = d.buffers.map((b, i) => ({ binding: i, resource: { buffer: b } }));
+        entries.push({ binding: d.buffers.length, resource: { buffer: this.uniform, offset: 0, size: UNIFORM_SLOT } });
+        bg = this.ctx.device.createBindGroup({ label: d.def.name, layout: d.kernel.layout, entries });
+        this.bindGroups.set(key, bg);
+      }
+      d.bindGroup = bg;
+    }
+    const err = await this.ctx.device.popErrorScope();
+    if (err) throw new GpuError(`${this.label}: binding buffers failed: ${err.message}`);
+    this.finalized = true;
+  }
+
+  /** Encodes every recorded dispatch into a compute pass. */
+  encode(pass: GPUComputePassEncoder): void {
+    if (!this.finalized) throw new Error('finalize() the recorder before encoding');
+    const offset = [0];
+    let current: GPUComputePipeline | null = null;
+    for (const d of this.list) {
+      if (d.kernel.pipeline !== current) {
+        pass.setPipeline(d.kernel.pipeline);
+        current = d.kernel.pipeline;
+      }
+      offset[0] = d.slot * UNIFORM_SLOT;
+      pass.setBindGroup(0, d.bindGroup!, offset);
+      pass.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]);
+    }
+  }
+
+  /** Finalizes if needed, encodes everything in one pass and submits; resolves when the GPU is done. */
+  async run(): Promise<void> {
+    await this.finalize();
+    const dev = this.ctx.device;
+    dev.pushErrorScope('validation');
+    const enc = dev.createCommandEncoder({ label: this.label });
+    const pass = enc.beginComputePass({ label: this.label });
+    this.encode(pass);
+    pass.end();
+    dev.queue.submit([enc.finish()]);
+    const err = await dev.popErrorScope();
+    if (err) throw new GpuError(`${this.label}: ${err.message}`);
+    await dev.queue.onSubmittedWorkDone();
+    this.ctx.assertHealthy(this.label);
+  }
+
+  destroy(): void {
+    this.uniform?.destroy();
+    this.uniform = null;
+  }
+}
