@@ -34,7 +34,7 @@ cli.entry = { cli: './cli/gatescope.ts', bench: './bench/main.ts' };
 cli.plugins = [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, test: /^cli\.js$/ })];
 cli.output.libraryTarget = 'commonjs2';
 // TensorFlow.js and its WASM binaries are benchmark-only dev dependencies: load them from node_modules.
-cli.externals = [/^@tensorflow\//];
+cli.externals = [/^@tensorflow\//, { webgpu: 'commonjs webgpu' }];
 configs.push(cli);
 
 if (fs.existsSync(path.join(__dirname, 'extension', 'extension.ts'))) {

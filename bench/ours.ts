@@ -6,6 +6,8 @@ import { DEFAULT_OPTIM, ModelConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { InferenceSession } from '../kernels/infer';
 import { initParams } from '../kernels/params';
+import { WebGpuBackend } from '../kernels/webgpu/backend';
+import { GpuContext } from '../kernels/webgpu/context';
 
 export function modelConfigFor(cfg: BenchConfig): ModelConfig {
   return { cell: cfg.cell, vocabSize: cfg.vocab, embedSize: cfg.embed, hiddenSize: cfg.hidden, numLayers: cfg.layers, dropout: 0 };
@@ -41,4 +43,40 @@ export function benchOursInfer(cfg: BenchConfig, minSeconds: number): { msPerTok
     session.distribution(session.feedMany(s, context)!);
   }, { minSeconds, minReps: 3, warmup: 1 });
   return { msPerToken: one.secondsPerRep * 1000, msContext256: full.secondsPerRep * 1000 };
+}
+
+/**
+ * Tokens per second on the WebGPU backend: steps are queued back to back (each loss read a step
+ * late, as the trainer does) after one warm-up step that compiles the pipelines.
+ */
+export async function benchOursTrainWebGpu(ctx: GpuContext, cfg: BenchConfig, minSeconds: number): Promise<{ tokensPerSecond: number; firstStepSeconds: number }> {
+  const config = modelConfigFor(cfg);
+  const backend = await WebGpuBackend.create(ctx, config, initParams(config, 1), { ...DEFAULT_OPTIM, learningRate: BENCH_LR, clipNorm: BENCH_CLIP });
+  try {
+    const n = cfg.seq * cfg.batch;
+    const data = randomTokens(n * 8 + 1, cfg.vocab);
+    let w = 0;
+    const step = () => {
+      const off = (w++ % 8) * n;
+      return backend.trainStep(data.subarray(off, off + n), data.subarray(off + 1, off + n + 1), cfg.seq, cfg.batch, { resetState: false });
+    };
+    const t0 = performance.now();
+    await step();
+    const firstStepSeconds = (performance.now() - t0) / 1000;
+    let steps = 0;
+    const t1 = performance.now();
+    let pending = step();
+    for (;;) {
+      const next = step();
+      await pending;
+      steps++;
+      pending = next;
+      if ((performance.now() - t1) / 1000 >= minSeconds && steps >= 2) break;
+    }
+    await pending;
+    steps++;
+    return { tokensPerSecond: (n * steps) / ((performance.now() - t1) / 1000), firstStepSeconds };
+  } finally {
+    backend.dispose();
+  }
 }

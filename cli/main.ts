@@ -5,7 +5,11 @@
 import * as path from 'path';
 import { ParseArgsConfig, parseArgs } from 'util';
 import { CELL_TYPES, CellType, DEFAULT_OPTIM, DEFAULT_TRAINING, ModelConfig, OptimConfig, checkSetting, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
+import { TrainingBackend } from '../kernels/backend';
 import { CpuBackend } from '../kernels/cpu/backend';
+import { createNodeGpuContext } from '../kernels/node/webgpu';
+import { GpuContext } from '../kernels/webgpu/context';
+import { WebGpuBackend } from '../kernels/webgpu/backend';
 import { HistoryPoint, ModelCheckpoint } from '../kernels/checkpoint';
 import { TokenizerKind, buildTokenizer, splitTrainVal, tokenize } from '../kernels/dataset';
 import { GateScopeError, check } from '../kernels/errors';
@@ -49,7 +53,7 @@ Train options:
   --max-file-bytes N       skip files larger than this (default 1000000)
   --max-corpus-bytes N     read at most this much text (default 50000000)
   --seed N                 random seed (default 1)
-  --backend cpu            compute backend (default cpu)
+  --backend cpu|webgpu     compute backend (default cpu); webgpu runs the WGSL kernels through Dawn
   --sample-length N        characters of sample printed after training (default 400)
   --quiet                  no progress line
 
@@ -118,7 +122,7 @@ async function train(argv: string[]): Promise<void> {
   const out = path.resolve(o.out ?? path.join('.gatescope', 'model.safetensors'));
   const resumePath = o.resume === undefined ? null : path.resolve(o.resume || out);
   const backendName = o.backend ?? 'cpu';
-  check(backendName === 'cpu', `--backend must be cpu (the WebGPU backend is not built yet), got ${JSON.stringify(backendName)}`);
+  check(backendName === 'cpu' || backendName === 'webgpu', `--backend must be cpu or webgpu, got ${JSON.stringify(backendName)}`);
   const seed = int(o, 'seed', 1, 0, 2 ** 32 - 1);
   const timeBudget = o.time === undefined && o.steps !== undefined ? undefined : num(o, 'time', DEFAULT_TRAINING.seconds);
   if (timeBudget !== undefined) check(timeBudget > 0 && timeBudget <= 30 * 24 * 3600, `--time must be between 0 and 2592000 seconds, got ${timeBudget}`);
@@ -197,7 +201,18 @@ async function train(argv: string[]): Promise<void> {
     optState = r.state;
     if (r.note) log(r.note);
   }
-  const backend = new CpuBackend(config, params, optim, { dropoutSeed: seed, optimizerState: optState ?? undefined, startStep: resumed?.step });
+  const backendOpts = { dropoutSeed: seed, optimizerState: optState ?? undefined, startStep: resumed?.step };
+  let backend: TrainingBackend;
+  let gpu: GpuContext | null = null;
+  if (backendName === 'webgpu') {
+    const r = await createNodeGpuContext();
+    check(r.ctx, () => `--backend webgpu: ${r.why}; use --backend cpu`);
+    gpu = r.ctx;
+    log(`WebGPU adapter: ${gpu.adapterName}`);
+    backend = await WebGpuBackend.create(gpu, config, params, optim, backendOpts);
+  } else {
+    backend = new CpuBackend(config, params, optim, backendOpts);
+  }
   const history: HistoryPoint[] = resumed?.history ? [...resumed.history] : [];
   log(`model: ${config.cell.toUpperCase()}, ${config.numLayers} layer(s) of ${config.hiddenSize}, embedding ${config.embedSize}, ${countParams(params)} parameters; batch ${batch.batchSize} × sequence ${batch.seqLen}; Adam lr ${optim.learningRate}, clip ${optim.clipNorm > 0 ? `global norm ${optim.clipNorm}` : 'off'}; backend ${backend.kind}`);
 
@@ -239,10 +254,13 @@ async function train(argv: string[]): Promise<void> {
   });
   progress.done();
   process.off('SIGINT', onSigint);
+  const finalParams = await backend.getParams();
+  backend.dispose();
+  gpu?.device.destroy();
   log(`trained ${summary.stepsThisRun} steps in ${formatDuration(summary.seconds)} (${summary.stoppedBy === 'abort' ? 'stopped' : `${summary.stoppedBy} budget reached`}), step ${summary.steps} in all; checkpoint: ${out}`);
 
   if (sampleLength > 0) {
-    const session = new InferenceSession(config, await backend.getParams());
+    const session = new InferenceSession(config, finalParams);
     const prime = split.val.slice(0, 80);
     const text = generateText(session, tokenizer, prime, sampleLength, { temperature: 0.8, rng: new Rng(seed) });
     process.stdout.write(`\n--- sample (temperature 0.8), primed with the first line of the validation text ---\n${prime}${text}\n---\n\n`);

@@ -141,17 +141,29 @@ export async function trainLoop(
   };
   const recentLoss = () => (recent.length ? recent.reduce((s, r) => s + r.loss, 0) / recent.length : NaN);
 
+  // One step stays in flight: step s+1 is queued before step s's loss is awaited, so a GPU backend
+  // never idles while JavaScript waits for a readback (the CPU backend finishes inside trainStep).
+  let inflight: { result: Promise<StepResult>; chars: number; tokens: number } | null = null;
+  const settle = async () => {
+    if (!inflight) return;
+    const done = inflight;
+    inflight = null;
+    last = await done.result;
+    recent.push({ loss: last.loss, chars: done.chars, tokens: done.tokens, time: now() });
+    if (recent.length > 50) recent.shift();
+  };
   for (;;) {
     if (opts.signal?.aborted) { stoppedBy = 'abort'; break; }
     if (opts.maxSteps !== undefined && backend.step >= opts.maxSteps) { stoppedBy = 'steps'; break; }
     if (opts.maxSeconds !== undefined && now() - t0 >= opts.maxSeconds) { stoppedBy = 'time'; break; }
     const w = backend.step % batcher.windowsPerEpoch;
     batcher.fill(w, x, y);
-    last = await backend.trainStep(x, y, T, B, { resetState: w === 0 || backend.step === startStep });
+    const next = { result: backend.trainStep(x, y, T, B, { resetState: w === 0 || backend.step === startStep }), chars: countChars(y, data.chars), tokens: T * B };
+    next.result.catch(() => undefined); // rejection is handled when it is awaited
+    await settle();
+    inflight = next;
     const t = now();
-    recent.push({ loss: last.loss, chars: countChars(y, data.chars), tokens: T * B, time: t });
-    if (recent.length > 50) recent.shift();
-    if (opts.onProgress && t - lastProgress >= progressEvery) {
+    if (opts.onProgress && recent.length && t - lastProgress >= progressEvery) {
       lastProgress = t;
       const span = recent.length > 1 ? recent[recent.length - 1].time - recent[0].time : 0;
       const toks = recent.slice(1).reduce((s, r) => s + r.tokens, 0);
@@ -171,16 +183,19 @@ export async function trainLoop(
       });
     }
     if (data.val && opts.onEval && t - lastEval >= evalEvery) {
+      await settle();
       const r = await evaluate(backend, data.val, data.chars, T, B, { maxTokens: opts.evalMaxTokens, signal: opts.signal });
       await opts.onEval(backend.step, r);
       lastEval = now();
     }
     if (opts.onCheckpoint && t - lastCheckpoint >= checkpointEvery) {
+      await settle();
       await opts.onCheckpoint(backend.step);
       lastCheckpoint = now();
     }
     if (opts.yieldEveryStep !== false) await yieldToEventLoop();
   }
+  await settle();
   const summary: TrainSummary = {
     steps: backend.step,
     stepsThisRun: backend.step - startStep,

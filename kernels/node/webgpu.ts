@@ -45,3 +45,8 @@ export async function createNodeGpuContext(opts: NodeGpuOptions = {}): Promise<{
   const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
   return { ctx: new GpuContext(device, name) };
 }
+
+/** The `navigator.gpu`-like object of this process (after createNodeGpuContext), for libraries that want one. */
+export function nodeGpuInstance(): GPU | null {
+  return gpuInstance;
+}

@@ -147,7 +147,7 @@ export class GpuContext {
 export type Param = number | { f: number };
 
 interface Dispatch {
-  kernel: CompiledKernel;
+  kernel?: CompiledKernel;
   def: KernelDef;
   buffers: GPUBuffer[];
   slot: number;
@@ -192,7 +192,7 @@ export class Recorder {
     const [x, y = 1, z = 1] = groups;
     const max = 65535;
     if (x > max || y > max || z > max) throw new Error(`${def.name}: dispatch of ${x}×${y}×${z} workgroups exceeds ${max}`);
-    this.list.push({ kernel: this.ctx.kernel(def), def, buffers, slot, groups: [x, y, z] });
+    this.list.push({ def, buffers, slot, groups: [x, y, z] });
   }
 
   /** Compiles every kernel (reporting errors by name), uploads the parameters, builds bind groups. */
@@ -200,9 +200,11 @@ export class Recorder {
     if (this.finalized) return;
     const seen = new Set<string>();
     for (const d of this.list) {
-      if (seen.has(d.def.key)) continue;
-      seen.add(d.def.key);
-      await this.ctx.compile(d.def);
+      if (!seen.has(d.def.key)) {
+        seen.add(d.def.key);
+        await this.ctx.compile(d.def);
+      }
+      d.kernel = this.ctx.kernel(d.def);
     }
     const bytes = Math.max(UNIFORM_SLOT, this.list.length * UNIFORM_SLOT);
     this.uniform = this.ctx.device.createBuffer({ label: `${this.label} params`, size: bytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
@@ -220,7 +222,7 @@ export class Recorder {
       if (!bg) {
         const entries: GPUBindGroupEntry[] = d.buffers.map((b, i) => ({ binding: i, resource: { buffer: b } }));
         entries.push({ binding: d.buffers.length, resource: { buffer: this.uniform, offset: 0, size: UNIFORM_SLOT } });
-        bg = this.ctx.device.createBindGroup({ label: d.def.name, layout: d.kernel.layout, entries });
+        bg = this.ctx.device.createBindGroup({ label: d.def.name, layout: d.kernel!.layout, entries });
         this.bindGroups.set(key, bg);
       }
       d.bindGroup = bg;
@@ -236,9 +238,10 @@ export class Recorder {
     const offset = [0];
     let current: GPUComputePipeline | null = null;
     for (const d of this.list) {
-      if (d.kernel.pipeline !== current) {
-        pass.setPipeline(d.kernel.pipeline);
-        current = d.kernel.pipeline;
+      const pipeline = d.kernel!.pipeline;
+      if (pipeline !== current) {
+        pass.setPipeline(pipeline);
+        current = pipeline;
       }
       offset[0] = d.slot * UNIFORM_SLOT;
       pass.setBindGroup(0, d.bindGroup!, offset);

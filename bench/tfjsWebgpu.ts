@@ -1,0 +1,500 @@
+/**
+ * TensorFlow.js WebGPU baseline for the GateScope benchmark: training throughput of the benchmark
+ * models on `@tensorflow/tfjs-backend-webgpu` (4.22) in Node, on the Dawn device of the `webgpu`
+ * npm package (kernels/node/webgpu.ts; SwiftShader's Vulkan driver on a machine without a GPU).
+ *
+ * Set-up (initTfjsWebgpu): createNodeGpuContext() installs the WebGPU globals (GPUBufferUsage, ...)
+ * and keeps the Dawn `create([])` object referenced for the life of the process (it crashes when
+ * that object is garbage-collected); its GPU object is exposed as `navigator.gpu` BEFORE
+ * tfjs-backend-webgpu is loaded, because the package registers its backend at load time only when
+ * `navigator.gpu` exists. Then tf.setBackend('webgpu'). TF.js makes its own device on the same
+ * adapter; the spare device of createNodeGpuContext is destroyed.
+ *
+ * Switching backends: this works in the same process as bench/tfjs.ts, before or after its
+ * wasm/cpu runs (tf.setBackend in both directions; every benchmark here re-selects 'webgpu').
+ * Loading this backend registers 'webgpu' with priority 3, so code that never calls
+ * tf.setBackend would now default to it; bench/tfjs.ts always selects its backend explicitly.
+ *
+ * Model and training step: the same as bench/tfjs.ts's 'hoisted' formulation (embedding as a
+ * one-hot matMul, input projection of all T timesteps in one matMul per layer, one decoder matMul
+ * over [T*B, H], built-in gradients, PyTorch equations; LSTM gate columns [i, f, o, g], GRU in the
+ * PyTorch/cuDNN form n = tanh(W_in x + b_in + r * (W_hn h + b_hn))), softmax cross-entropy mean
+ * over B*T, global-norm clipping to 5 on the backend, Adam(2e-3, 0.9, 0.999, 1e-8). One change for
+ * a GPU backend, where every kernel call costs a dispatch: the per-timestep recurrent product
+ * adds the hoisted input projection (LSTM) or b_hh (GRU) as the bias of a fused matMul, one
+ * kernel instead of two in the forward pass. bench/tfjs.ts's model code is not exported, so it is
+ * reproduced here; tfjsWebgpuTrainLossesForWeights + bench/tfjs.ts's tfjsTrainLossesForWeights
+ * check that both compute the same losses (self-test `--parity`).
+ *
+ * On SwiftShader (CPU emulation of Vulkan) this is very slow: the first step compiles every
+ * shader, and each step is thousands of tiny kernel calls. benchTfjsWebgpuTrain therefore times
+ * one untimed warm-up step (reported as firstStepSeconds) and then only a few steps.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createNodeGpuContext, nodeGpuInstance } from '../kernels/node/webgpu';
+import { BenchConfig, BENCH_CLIP, BENCH_LR, BENCH_SEED, configLabel, randomTokens } from './configs';
+
+// ---------------------------------------------------------------------------------------------
+// Backend set-up
+// ---------------------------------------------------------------------------------------------
+
+let initPromise: Promise<{ adapterName: string }> | undefined;
+
+/** Exposes `gpu` as `navigator.gpu` (Node 20 has no navigator; Node 21+ has a read-only one). */
+function exposeNavigatorGpu(gpu: GPU): void {
+  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu === gpu) return;
+  if (g.navigator && typeof g.navigator === 'object') {
+    try {
+      Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
+    } catch {
+      // fall through: replace navigator below
+    }
+    if (g.navigator?.gpu === gpu) return;
+  }
+  try {
+    g.navigator = { gpu };
+  } catch {
+    // read-only accessor (strict mode assignment throws)
+  }
+  if (g.navigator?.gpu !== gpu) {
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  }
+}
+
+async function doInit(): Promise<{ adapterName: string }> {
+  const { ctx, why } = await createNodeGpuContext();
+  if (!ctx) throw new Error(`TensorFlow.js WebGPU: ${why}`);
+  const adapterName = ctx.adapterName;
+  // TF.js requests its own device on the same adapter; this spare one is not needed.
+  ctx.device.destroy();
+  const gpu = nodeGpuInstance();
+  if (!gpu) throw new Error('TensorFlow.js WebGPU: no GPU instance after createNodeGpuContext');
+  exposeNavigatorGpu(gpu);
+  // Must be loaded only now: it registers the 'webgpu' backend at load time iff navigator.gpu exists.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('@tensorflow/tfjs-backend-webgpu');
+  if (!tf.findBackendFactory('webgpu')) {
+    throw new Error(
+      "TensorFlow.js WebGPU: @tensorflow/tfjs-backend-webgpu did not register 'webgpu' " +
+        '(was it loaded before navigator.gpu was set? initTfjsWebgpu must load it first)',
+    );
+  }
+  await useWebgpu();
+  return { adapterName };
+}
+
+/**
+ * Loads tfjs-backend-webgpu on this process's Dawn GPU and selects it (tf.setBackend('webgpu'),
+ * prod mode, as bench/tfjs.ts does for wasm/cpu). Idempotent; returns the adapter's name.
+ */
+export async function initTfjsWebgpu(): Promise<{ adapterName: string }> {
+  if (!initPromise) {
+    initPromise = doInit();
+    initPromise.catch(() => {
+      initPromise = undefined; // allow a retry after a failure
+    });
+  }
+  const r = await initPromise;
+  await useWebgpu(); // re-select it when another backend was selected since
+  return r;
+}
+
+async function useWebgpu(): Promise<void> {
+  tf.enableProdMode();
+  const ok = await tf.setBackend('webgpu');
+  if (!ok) throw new Error("TensorFlow.js: backend 'webgpu' could not be initialised");
+  await tf.ready();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model (same parameterisation as bench/tfjs.ts)
+// ---------------------------------------------------------------------------------------------
+
+interface LayerParams {
+  /** [in, G*H], gate columns [i,f,o,g] (LSTM) or [r,z,n] (GRU) */
+  wih: tf.Variable;
+  /** [H, G*H] */
+  whh: tf.Variable;
+  /** [G*H] */
+  bih: tf.Variable;
+  /** [G*H] */
+  bhh: tf.Variable;
+}
+
+interface Model {
+  cfg: BenchConfig;
+  emb: tf.Variable; // [V, E]
+  layers: LayerParams[];
+  wdec: tf.Variable; // [H, V]
+  bdec: tf.Variable; // [V]
+  vars: tf.Variable[];
+}
+
+let modelCounter = 0;
+
+function gatesOf(cfg: BenchConfig): number {
+  return cfg.cell === 'lstm' ? 4 : 3;
+}
+
+/** PyTorch-style initialisation: U(-1/sqrt(H), 1/sqrt(H)) for the RNN and decoder, N(0,1) embedding. */
+function createModel(cfg: BenchConfig, seed = BENCH_SEED): Model {
+  const id = `gswebgpu${++modelCounter}`;
+  const G = gatesOf(cfg);
+  const H = cfg.hidden;
+  const k = 1 / Math.sqrt(H);
+  let s = seed;
+  const uni = (shape: number[], name: string) =>
+    tf.tidy(() => tf.variable(tf.randomUniform(shape, -k, k, 'float32', s++), true, `${id}_${name}`));
+  const emb = tf.tidy(() => tf.variable(tf.randomNormal([cfg.vocab, cfg.embed], 0, 1, 'float32', s++), true, `${id}_emb`));
+  const layers: LayerParams[] = [];
+  for (let l = 0; l < cfg.layers; l++) {
+    const inSize = l === 0 ? cfg.embed : H;
+    layers.push({
+      wih: uni([inSize, G * H], `wih${l}`),
+      whh: uni([H, G * H], `whh${l}`),
+      bih: uni([G * H], `bih${l}`),
+      bhh: uni([G * H], `bhh${l}`),
+    });
+  }
+  const wdec = uni([H, cfg.vocab], 'wdec');
+  const bdec = uni([cfg.vocab], 'bdec');
+  const vars = [emb, ...layers.flatMap((p) => [p.wih, p.whh, p.bih, p.bhh]), wdec, bdec];
+  return { cfg, emb, layers, wdec, bdec, vars };
+}
+
+function disposeModel(m: Model): void {
+  for (const v of m.vars) v.dispose();
+}
+
+/**
+ * Loads PyTorch-layout weights (`embedding.weight`, `rnn.weight_ih_l0` [G*H, in], `rnn.weight_hh_l0`,
+ * `rnn.bias_ih_l0`, `rnn.bias_hh_l0`, ..., `decoder.weight` [V, H], `decoder.bias`) into `m`
+ * (the same conversion as bench/tfjs.ts's tfjsTrainLossesForWeights).
+ */
+function loadTorchWeights(m: Model, weights: Record<string, Float32Array>): void {
+  const cfg = m.cfg;
+  const H = cfg.hidden;
+  const G = gatesOf(cfg);
+  // PyTorch LSTM rows [i, f, g, o] -> our columns [i, f, o, g]; GRU [r, z, n] unchanged.
+  const order = cfg.cell === 'lstm' ? [0, 1, 3, 2] : [0, 1, 2];
+  const get = (name: string): Float32Array => {
+    const w = weights[name];
+    if (!w) throw new Error(`tfjsWebgpu: missing weight ${name}`);
+    return w;
+  };
+  const gateRowsT = (w: Float32Array, inSize: number): tf.Tensor2D =>
+    tf.tidy(() => {
+      const t = tf.tensor2d(w, [G * H, inSize]);
+      const blocks = order.map((g) => tf.slice(t, [g * H, 0], [H, inSize]));
+      return tf.transpose(tf.concat(blocks, 0)) as tf.Tensor2D;
+    });
+  const gateVec = (b: Float32Array): tf.Tensor1D =>
+    tf.tidy(() => {
+      const t = tf.tensor1d(b);
+      return tf.concat(order.map((g) => tf.slice(t, [g * H], [H]))) as tf.Tensor1D;
+    });
+  const assign = (v: tf.Variable, t: tf.Tensor) => {
+    v.assign(t);
+    t.dispose();
+  };
+  assign(m.emb, tf.tensor2d(get('embedding.weight'), [cfg.vocab, cfg.embed]));
+  m.layers.forEach((p, l) => {
+    const inSize = l === 0 ? cfg.embed : H;
+    assign(p.wih, gateRowsT(get(`rnn.weight_ih_l${l}`), inSize));
+    assign(p.whh, gateRowsT(get(`rnn.weight_hh_l${l}`), H));
+    assign(p.bih, gateVec(get(`rnn.bias_ih_l${l}`)));
+    assign(p.bhh, gateVec(get(`rnn.bias_hh_l${l}`)));
+  });
+  assign(m.wdec, tf.tidy(() => tf.transpose(tf.tensor2d(get('decoder.weight'), [cfg.vocab, H]))));
+  assign(m.bdec, tf.tensor1d(get('decoder.bias')));
+}
+
+/** One LSTM step: z = h W_hh + xproj_t (biases already in xproj; one fused matMul), gates [i,f,o | g]. */
+function lstmStep(xp: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, whh: tf.Tensor2D, H: number): [tf.Tensor2D, tf.Tensor2D] {
+  const B = xp.shape[0];
+  const z = tf.fused.matMul({ a: h, b: whh, bias: xp }) as tf.Tensor2D;
+  const sig = tf.sigmoid(tf.slice(z, [0, 0], [B, 3 * H]));
+  const g = tf.tanh(tf.slice(z, [0, 3 * H], [B, H]));
+  const [i, f, o] = tf.split(sig, 3, 1);
+  const c2 = tf.add(tf.mul(f, c), tf.mul(i, g)) as tf.Tensor2D;
+  const h2 = tf.mul(o, tf.tanh(c2)) as tf.Tensor2D;
+  return [h2, c2];
+}
+
+/** One GRU step (PyTorch form). xp = x W_ih + b_ih; the hidden projection carries b_hh. */
+function gruStep(xp: tf.Tensor2D, h: tf.Tensor2D, whh: tf.Tensor2D, bhh: tf.Tensor1D, H: number): tf.Tensor2D {
+  const B = xp.shape[0];
+  const hp = tf.fused.matMul({ a: h, b: whh, bias: bhh }) as tf.Tensor2D;
+  const rz = tf.sigmoid(tf.add(tf.slice(xp, [0, 0], [B, 2 * H]), tf.slice(hp, [0, 0], [B, 2 * H])));
+  const [r, zg] = tf.split(rz, 2, 1);
+  const n = tf.tanh(tf.add(tf.slice(xp, [0, 2 * H], [B, H]), tf.mul(r, tf.slice(hp, [0, 2 * H], [B, H]))));
+  return tf.add(n, tf.mul(zg, tf.sub(h, n))) as tf.Tensor2D;
+}
+
+/** Runs the stacked RNN over a time-major x2d [T*B, E] from zero state; returns the top outputs [T*B, H]. */
+function runRnn(m: Model, x2d: tf.Tensor2D, T: number, B: number): tf.Tensor2D {
+  const H = m.cfg.hidden;
+  const G = gatesOf(m.cfg);
+  let x = x2d;
+  for (const p of m.layers) {
+    // LSTM folds b_ih + b_hh into the hoisted projection; GRU keeps b_hh for the hidden part.
+    const bias = m.cfg.cell === 'lstm' ? tf.add(p.bih, p.bhh) : p.bih;
+    const xp = tf.fused.matMul({ a: x, b: p.wih, bias }).reshape([T, B, G * H]);
+    const xs = tf.unstack(xp) as tf.Tensor2D[];
+    let h = tf.zeros([B, H]) as tf.Tensor2D;
+    let c = tf.zeros([B, H]) as tf.Tensor2D;
+    const outs: tf.Tensor2D[] = [];
+    for (let t = 0; t < T; t++) {
+      if (m.cfg.cell === 'lstm') [h, c] = lstmStep(xs[t], h, c, p.whh as tf.Tensor2D, H);
+      else h = gruStep(xs[t], h, p.whh as tf.Tensor2D, p.bhh as tf.Tensor1D, H);
+      outs.push(h);
+    }
+    x = tf.stack(outs).reshape([T * B, H]) as tf.Tensor2D;
+  }
+  return x;
+}
+
+function oneHotF32(ids: ArrayLike<number>, depth: number): tf.Tensor2D {
+  const a = new Float32Array(ids.length * depth);
+  for (let i = 0; i < ids.length; i++) a[i * depth + ids[i]] = 1;
+  return tf.tensor2d(a, [ids.length, depth]);
+}
+
+interface Trainer {
+  /** One training step; resolves to the loss before the update (read back asynchronously). */
+  step(): Promise<number>;
+  dispose(): void;
+}
+
+/** Trainer on one fixed batch (time-major ids x[t*B + b] -> y[t*B + b]); default: the seeded random tokens of bench/tfjs.ts. */
+function createTrainer(cfg: BenchConfig, m: Model = createModel(cfg), data?: { x: Int32Array; y: Int32Array }): Trainer {
+  const { seq: T, batch: B, vocab: V } = cfg;
+  const toks = randomTokens((T + 1) * B, V, BENCH_SEED + 1);
+  const xAll = data ? data.x : toks.subarray(0, T * B);
+  const yAll = data ? data.y : toks.subarray(B, (T + 1) * B);
+  if (xAll.length !== T * B || yAll.length !== T * B) throw new Error(`tfjsWebgpu: x and y need ${T * B} ids`);
+  const xOneHot = oneHotF32(xAll, V);
+  const yOneHot = oneHotF32(yAll, V);
+  const lossFn = (): tf.Scalar => {
+    const x = tf.matMul(xOneHot, m.emb) as tf.Tensor2D; // [T*B, E]
+    const hs = runRnn(m, x, T, B); // [T*B, H]
+    const logits = tf.fused.matMul({ a: hs, b: m.wdec, bias: m.bdec });
+    return tf.losses.softmaxCrossEntropy(yOneHot, logits) as tf.Scalar; // mean over T*B
+  };
+  const opt = tf.train.adam(BENCH_LR, 0.9, 0.999, 1e-8);
+  return {
+    async step(): Promise<number> {
+      const loss = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(lossFn, m.vars);
+        // Global-norm clipping (PyTorch clip_grad_norm_: coef = max / (norm + 1e-6), capped at 1).
+        const names = Object.keys(grads);
+        const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))));
+        const scale = tf.minimum(1, tf.div(BENCH_CLIP, tf.add(norm, 1e-6)));
+        opt.applyGradients(names.map((n) => ({ name: n, tensor: tf.mul(grads[n], scale) })));
+        return value;
+      });
+      // Asynchronous read-back (readSync from the GPU is discouraged on this backend); it also
+      // waits for the step's GPU work to finish.
+      const v = (await loss.data())[0];
+      loss.dispose();
+      return v;
+    },
+    dispose(): void {
+      opt.dispose();
+      xOneHot.dispose();
+      yOneHot.dispose();
+      disposeModel(m);
+    },
+  };
+}
+
+function nowSeconds(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Benchmark and parity helper
+// ---------------------------------------------------------------------------------------------
+
+export interface TfjsWebgpuTrainOptions {
+  /** Timed steps after the warm-up step (default 2; at least 1 is always timed). */
+  warmSteps?: number;
+  /** Stop timing further steps once the timed steps took this long (default Infinity). */
+  maxSeconds?: number;
+}
+
+/**
+ * Training throughput on TF.js WebGPU: one untimed warm-up step (its time, shader compilation
+ * included, is `firstStepSeconds`), then `warmSteps` timed steps, stopping early once the timed
+ * steps exceed `maxSeconds` (at least one is timed). tokensPerSecond = B*T*steps / timed seconds.
+ * Initialises the backend (initTfjsWebgpu) if needed and leaves 'webgpu' selected.
+ */
+export async function benchTfjsWebgpuTrain(
+  cfg: BenchConfig,
+  opts: TfjsWebgpuTrainOptions = {},
+): Promise<{ tokensPerSecond: number; firstStepSeconds: number; steps: number }> {
+  await initTfjsWebgpu();
+  const warmSteps = Math.max(1, opts.warmSteps ?? 2);
+  const maxSeconds = opts.maxSeconds ?? Infinity;
+  const trainer = createTrainer(cfg);
+  const tokens = cfg.batch * cfg.seq;
+  try {
+    const w0 = nowSeconds();
+    const firstLoss = await trainer.step();
+    const firstStepSeconds = nowSeconds() - w0;
+    if (!Number.isFinite(firstLoss)) throw new Error(`TensorFlow.js webgpu ${configLabel(cfg)}: loss is ${firstLoss}`);
+    let steps = 0;
+    let seconds = 0;
+    const t0 = nowSeconds();
+    while (steps < warmSteps && (steps === 0 || seconds < maxSeconds)) {
+      await trainer.step();
+      steps++;
+      seconds = nowSeconds() - t0;
+    }
+    return { tokensPerSecond: (tokens * steps) / seconds, firstStepSeconds, steps };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/**
+ * Parity helper (the counterpart of bench/tfjs.ts's tfjsTrainLossesForWeights): loads PyTorch-layout
+ * weights into this module's model, runs `steps` training steps (clip 5, Adam 2e-3) on the fixed
+ * batch x -> y (time-major, x[t*B + b]) on `backend` ('webgpu' by default; 'cpu' runs the same
+ * code on the cpu backend), and returns the loss before each step.
+ */
+export async function tfjsWebgpuTrainLossesForWeights(
+  cfg: BenchConfig,
+  weights: Record<string, Float32Array>,
+  x: Int32Array,
+  y: Int32Array,
+  steps = 1,
+  backend: 'webgpu' | 'cpu' = 'webgpu',
+): Promise<number[]> {
+  if (backend === 'webgpu') await initTfjsWebgpu();
+  else {
+    tf.enableProdMode();
+    if (!(await tf.setBackend(backend))) throw new Error(`TensorFlow.js: backend '${backend}' could not be initialised`);
+    await tf.ready();
+  }
+  const m = createModel(cfg);
+  loadTorchWeights(m, weights);
+  const trainer = createTrainer(cfg, m, { x, y });
+  try {
+    const losses: number[] = [];
+    for (let i = 0; i < steps; i++) losses.push(await trainer.step());
+    return losses;
+  } finally {
+    trainer.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Self-test: `node out/bench/tfjsWebgpu.js [--all] [--parity] [--warm=N] [--max=S] [--h=H --layers=L --seq=T --batch=B --gru]`
+// ---------------------------------------------------------------------------------------------
+
+/** PyTorch-layout random weights (deterministic) for the parity check. */
+function torchLayoutWeights(cfg: BenchConfig, seed: number): Record<string, Float32Array> {
+  const H = cfg.hidden;
+  const G = gatesOf(cfg);
+  let s = seed;
+  const uni = (n: number, k: number) => {
+    const ids = randomTokens(n, 1 << 20, s++);
+    return Float32Array.from(ids, (v) => ((v + 0.5) / (1 << 20)) * 2 * k - k);
+  };
+  const k = 1 / Math.sqrt(H);
+  const w: Record<string, Float32Array> = { 'embedding.weight': uni(cfg.vocab * cfg.embed, 1.7) };
+  for (let l = 0; l < cfg.layers; l++) {
+    const inSize = l === 0 ? cfg.embed : H;
+    w[`rnn.weight_ih_l${l}`] = uni(G * H * inSize, k);
+    w[`rnn.weight_hh_l${l}`] = uni(G * H * H, k);
+    w[`rnn.bias_ih_l${l}`] = uni(G * H, k);
+    w[`rnn.bias_hh_l${l}`] = uni(G * H, k);
+  }
+  w['decoder.weight'] = uni(cfg.vocab * H, k);
+  w['decoder.bias'] = uni(cfg.vocab, k);
+  return w;
+}
+
+async function selfTest(): Promise<void> {
+  const { BENCH_CONFIGS } = await import('./configs');
+  const tfjsBench = await import('./tfjs');
+  const arg = (name: string): string | undefined =>
+    process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const warmSteps = Number(arg('warm') ?? 2);
+  const maxSeconds = Number(arg('max') ?? 120);
+  const parity = process.argv.includes('--parity');
+  const noBench = process.argv.includes('--no-bench');
+  const lstm = BENCH_CONFIGS.filter((c) => c.cell === 'lstm');
+  let cfgs = process.argv.includes('--all') ? lstm : lstm.slice(0, 1);
+  if (arg('h')) {
+    cfgs = [
+      {
+        ...lstm[0],
+        cell: process.argv.includes('--gru') ? 'gru' : 'lstm',
+        hidden: Number(arg('h')),
+        layers: Number(arg('layers') ?? 1),
+        seq: Number(arg('seq') ?? lstm[0].seq),
+        batch: Number(arg('batch') ?? lstm[0].batch),
+      },
+    ];
+  }
+
+  // Backend switching: select wasm and run an op first (as bench/tfjs.ts would), then webgpu.
+  const s0 = nowSeconds();
+  await tfjsBench.useTfjsBackend('wasm');
+  tf.tidy(() => tf.matMul(tf.ones([4, 4]), tf.ones([4, 4])).dataSync());
+  const { adapterName } = await initTfjsWebgpu();
+  const probe = tf.tidy(() => tf.matMul(tf.ones([4, 4]), tf.ones([4, 4])));
+  const check = await probe.data();
+  probe.dispose();
+  console.log(
+    `tfjs ${tf.version.tfjs}, backend ${tf.getBackend()} on "${adapterName}" (init ${(nowSeconds() - s0).toFixed(1)} s, ` +
+      `wasm -> webgpu ok: ${check[0] === 4})`,
+  );
+
+  if (!noBench) {
+    for (const cfg of cfgs) {
+      const before = tf.memory().numTensors;
+      const t0 = nowSeconds();
+      const r = await benchTfjsWebgpuTrain(cfg, { warmSteps, maxSeconds });
+      const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+      console.log(
+        `tfjs-webgpu ${configLabel(cfg)}: ${r.tokensPerSecond.toFixed(1)} tok/s over ${r.steps} warm steps ` +
+          `(${((cfg.batch * cfg.seq) / r.tokensPerSecond).toFixed(2)} s/step), first step ${r.firstStepSeconds.toFixed(1)} s ` +
+          `(total ${(nowSeconds() - t0).toFixed(1)} s; tensors ${before} -> ${mem.numTensors}, GPU bytes ${mem.numBytesInGPU ?? '?'})`,
+      );
+    }
+  }
+
+  if (parity) {
+    const cfg = cfgs[0];
+    const steps = Number(arg('parity-steps') ?? 3);
+    const w = torchLayoutWeights(cfg, 77);
+    const toks = randomTokens((cfg.seq + 1) * cfg.batch, cfg.vocab, 4321);
+    const x = toks.subarray(0, cfg.seq * cfg.batch);
+    const y = toks.subarray(cfg.batch);
+    let t0 = nowSeconds();
+    const ref = await tfjsBench.tfjsTrainLossesForWeights('cpu', cfg, w, x, y, steps, 'hoisted');
+    const refS = nowSeconds() - t0;
+    t0 = nowSeconds();
+    const gpu = await tfjsWebgpuTrainLossesForWeights(cfg, w, x, y, steps, 'webgpu');
+    const gpuS = nowSeconds() - t0;
+    const rel = ref.map((v, i) => Math.abs(gpu[i] - v) / Math.abs(v));
+    const ok = rel.every((r) => r <= 1e-3);
+    console.log(`parity ${configLabel(cfg)} (${steps} Adam steps, bench/tfjs.ts cpu ${refS.toFixed(1)} s, webgpu ${gpuS.toFixed(1)} s):`);
+    console.log(`  cpu (bench/tfjs.ts): ${ref.map((v) => v.toFixed(6)).join(' ')}`);
+    console.log(`  webgpu (this file):  ${gpu.map((v) => v.toFixed(6)).join(' ')}`);
+    console.log(`  max relative difference ${Math.max(...rel).toExponential(2)}: ${ok ? 'OK' : 'MISMATCH'} (tolerance 1e-3)`);
+    console.log(`  tensors after: ${tf.memory().numTensors}`);
+    if (!ok) process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  selfTest().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
