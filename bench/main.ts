@@ -4,10 +4,13 @@
 //
 //   npm run bench [-- --json] [--sections speed,infer,learn] [--seconds S] [--learn-seconds S]
 //                    [--only lstm|gru] [--no-tfjs] [--no-torch]
+//   npm run bench -- --backend webgpu [--only lstm|gru] [--seconds S] [--tfjs-steps N] [--no-tfjs]
 
 import { parseArgs } from 'util';
 import { BENCH_CONFIGS, BenchConfig, InferRow, TrainRow, configLabel } from './configs';
-import { benchOursInfer, benchOursTrain } from './ours';
+import { benchOursInfer, benchOursTrain, benchOursTrainWebGpu } from './ours';
+import { benchTfjsWebgpuTrain } from './tfjsWebgpu';
+import { createNodeGpuContext } from '../kernels/node/webgpu';
 import { benchTfjsInfer, benchTfjsTrain, tfjsInfo } from './tfjs';
 import { benchTorch, torchAvailable, torchInfo } from './torch';
 import { LearnResult, runLearning } from './learn';
@@ -24,9 +27,12 @@ async function main(): Promise<void> {
   const { values: o } = parseArgs({
     options: {
       json: { type: 'boolean' }, sections: { type: 'string' }, seconds: { type: 'string' }, 'learn-seconds': { type: 'string' },
-      only: { type: 'string' }, 'no-tfjs': { type: 'boolean' }, 'no-torch': { type: 'boolean' },
+      only: { type: 'string' }, 'no-tfjs': { type: 'boolean' }, 'no-torch': { type: 'boolean' }, backend: { type: 'string' },
+      'tfjs-steps': { type: 'string' },
     },
   });
+  if (o.backend === 'webgpu') return benchWebGpu(o);
+  if (o.backend !== undefined && o.backend !== 'cpu') throw new Error(`--backend must be cpu or webgpu, got ${o.backend}`);
   const sections = new Set((o.sections ?? 'speed,infer,learn').split(','));
   const seconds = Number(o.seconds ?? 3);
   const learnSeconds = Number(o['learn-seconds'] ?? 180);
@@ -89,6 +95,42 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * `--backend webgpu`: our WebGPU backend and TensorFlow.js's WebGPU backend on the same models, on
+ * the same adapter, in the same run (Dawn in Node; SwiftShader when there is no GPU).
+ */
+async function benchWebGpu(o: { json?: boolean; seconds?: string; only?: string; 'no-tfjs'?: boolean; 'tfjs-steps'?: string }): Promise<void> {
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const { ctx, why } = await createNodeGpuContext();
+  if (!ctx) throw new Error(`no WebGPU adapter: ${why}`);
+  const seconds = Number(o.seconds ?? 5);
+  const configs = BENCH_CONFIGS.filter((c) => !o.only || c.cell === o.only);
+  const rows: (TrainRow & { firstStepSeconds: number })[] = [];
+  log(`WebGPU adapter: ${ctx.adapterName}`);
+  for (const cfg of configs) {
+    const ours = await benchOursTrainWebGpu(ctx, cfg, seconds);
+    rows.push({ system: 'gatescope-webgpu', cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, seq: cfg.seq, batch: cfg.batch, ...ours });
+    log(`  ${configLabel(cfg).padEnd(22)} gatescope-webgpu ${ours.tokensPerSecond.toFixed(0).padStart(8)} tok/s (first step, with pipeline compiles: ${ours.firstStepSeconds.toFixed(1)} s)`);
+    if (!o['no-tfjs']) {
+      const t = await benchTfjsWebgpuTrain(cfg, { warmSteps: Number(o['tfjs-steps'] ?? 2), maxSeconds: 60 });
+      rows.push({ system: 'tfjs-webgpu', cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, seq: cfg.seq, batch: cfg.batch, tokensPerSecond: t.tokensPerSecond, firstStepSeconds: t.firstStepSeconds });
+      log(`  ${configLabel(cfg).padEnd(22)} tfjs-webgpu      ${t.tokensPerSecond.toFixed(0).padStart(8)} tok/s (first step ${t.firstStepSeconds.toFixed(1)} s; ${t.steps} timed steps) → GateScope ÷ TF.js = ${(ours.tokensPerSecond / t.tokensPerSecond).toFixed(1)}×`);
+    }
+  }
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ adapter: ctx.adapterName, train: rows }) + '\n');
+  } else {
+    const out = [`# WebGPU adapter: ${ctx.adapterName}`, '', 'Training throughput on WebGPU, tokens/s (ratio = GateScope ÷ TF.js)', ''];
+    for (const cfg of configs) {
+      const mine = rows.find((r) => r.system === 'gatescope-webgpu' && r.cell === cfg.cell && r.hidden === cfg.hidden && r.layers === cfg.layers);
+      const tf = rows.find((r) => r.system === 'tfjs-webgpu' && r.cell === cfg.cell && r.hidden === cfg.hidden && r.layers === cfg.layers);
+      out.push(`${configLabel(cfg).padEnd(24)} gatescope ${mine!.tokensPerSecond.toFixed(0).padStart(8)}   tfjs-webgpu ${tf ? `${tf.tokensPerSecond.toFixed(0).padStart(8)} (${(mine!.tokensPerSecond / tf.tokensPerSecond).toFixed(1)}×)` : '-'}`);
+    }
+    process.stdout.write(out.join('\n') + '\n');
+  }
+  ctx.device.destroy();
+}
+
 function printTables(r: Report, configs: BenchConfig[]): void {
   const out: string[] = [];
   for (const n of r.notes) out.push(`# ${n}`);
@@ -135,7 +177,7 @@ function printTables(r: Report, configs: BenchConfig[]): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-main().catch((e) => {
+main().then(() => process.exit(process.exitCode ?? 0)).catch((e) => {
   process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exitCode = 1;
 });
