@@ -19,12 +19,17 @@
  * one-hot matMul, input projection of all T timesteps in one matMul per layer, one decoder matMul
  * over [T*B, H], built-in gradients, PyTorch equations; LSTM gate columns [i, f, o, g], GRU in the
  * PyTorch/cuDNN form n = tanh(W_in x + b_in + r * (W_hn h + b_hn))), softmax cross-entropy mean
- * over B*T, global-norm clipping to 5 on the backend, Adam(2e-3, 0.9, 0.999, 1e-8). One change for
- * a GPU backend, where every kernel call costs a dispatch: the per-timestep recurrent product
- * adds the hoisted input projection (LSTM) or b_hh (GRU) as the bias of a fused matMul, one
- * kernel instead of two in the forward pass. bench/tfjs.ts's model code is not exported, so it is
- * reproduced here; tfjsWebgpuTrainLossesForWeights + bench/tfjs.ts's tfjsTrainLossesForWeights
- * check that both compute the same losses (self-test `--parity`).
+ * over B*T, global-norm clipping to 5 on the backend, Adam(2e-3, 0.9, 0.999, 1e-8).
+ * bench/tfjs.ts's model code is not exported, so it is reproduced here;
+ * tfjsWebgpuTrainLossesForWeights + bench/tfjs.ts's tfjsTrainLossesForWeights check that both
+ * compute the same losses (self-test `--parity`).
+ *  - Not used, measured on SwiftShader: folding the per-timestep `xproj_t + h W_hh` into
+ *    tf.fused.matMul's bias saves a kernel forward but makes the step 5x slower: the bias
+ *    gradient becomes a Sum over the size-1 batch axis of the batched matMul ([1,B,4H] -> [B,4H]),
+ *    ~0.5 s per call there. WEBGPU_MATMUL_PROGRAM_TYPE: the default (auto) choice was the
+ *    fastest for these shapes (type 0, the reduce program, hangs on SwiftShader).
+ *  - Where the time goes (SwiftShader, lstm h128 B32): matMuls, ~25-50 ms each even for
+ *    [32,128]x[128,512] (three per timestep with the gradients); elementwise kernels ~0.1-0.4 ms.
  *
  * On SwiftShader (CPU emulation of Vulkan) this is very slow: the first step compiles every
  * shader, and each step is thousands of tiny kernel calls. benchTfjsWebgpuTrain therefore times
@@ -210,10 +215,10 @@ function loadTorchWeights(m: Model, weights: Record<string, Float32Array>): void
   assign(m.bdec, tf.tensor1d(get('decoder.bias')));
 }
 
-/** One LSTM step: z = h W_hh + xproj_t (biases already in xproj; one fused matMul), gates [i,f,o | g]. */
+/** One LSTM step: z = xproj_t + h W_hh (biases already in xproj), gates [i,f,o | g]. */
 function lstmStep(xp: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, whh: tf.Tensor2D, H: number): [tf.Tensor2D, tf.Tensor2D] {
   const B = xp.shape[0];
-  const z = tf.fused.matMul({ a: h, b: whh, bias: xp }) as tf.Tensor2D;
+  const z = tf.add(xp, tf.matMul(h, whh)) as tf.Tensor2D;
   const sig = tf.sigmoid(tf.slice(z, [0, 0], [B, 3 * H]));
   const g = tf.tanh(tf.slice(z, [0, 3 * H], [B, H]));
   const [i, f, o] = tf.split(sig, 3, 1);
@@ -225,7 +230,7 @@ function lstmStep(xp: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, whh: tf.Tenso
 /** One GRU step (PyTorch form). xp = x W_ih + b_ih; the hidden projection carries b_hh. */
 function gruStep(xp: tf.Tensor2D, h: tf.Tensor2D, whh: tf.Tensor2D, bhh: tf.Tensor1D, H: number): tf.Tensor2D {
   const B = xp.shape[0];
-  const hp = tf.fused.matMul({ a: h, b: whh, bias: bhh }) as tf.Tensor2D;
+  const hp = tf.add(tf.matMul(h, whh), bhh) as tf.Tensor2D;
   const rz = tf.sigmoid(tf.add(tf.slice(xp, [0, 0], [B, 2 * H]), tf.slice(hp, [0, 0], [B, 2 * H])));
   const [r, zg] = tf.split(rz, 2, 1);
   const n = tf.tanh(tf.add(tf.slice(xp, [0, 2 * H], [B, H]), tf.mul(r, tf.slice(hp, [0, 2 * H], [B, H]))));
@@ -285,11 +290,20 @@ function createTrainer(cfg: BenchConfig, m: Model = createModel(cfg), data?: { x
   const opt = tf.train.adam(BENCH_LR, 0.9, 0.999, 1e-8);
   return {
     async step(): Promise<number> {
+      // tfjs-backend-webgpu does not check for WebGPU errors (Dawn only prints them and drops the
+      // failing command buffer): catch them here so that a broken step fails loudly.
+      const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+      device?.pushErrorScope('out-of-memory');
+      device?.pushErrorScope('validation');
       const loss = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(lossFn, m.vars);
         // Global-norm clipping (PyTorch clip_grad_norm_: coef = max / (norm + 1e-6), capped at 1).
+        // Summed with a chain of adds, not tf.addN: tfjs-backend-webgpu 4.22's AddN binds every
+        // input as a storage buffer in ONE shader and does not request a higher
+        // maxStorageBuffersPerShaderStage than the default 8, so addN of more than 7 tensors
+        // (2 layers: 11 variables) fails validation and its command buffer is dropped silently.
         const names = Object.keys(grads);
-        const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))));
+        const norm = tf.sqrt(names.map((n) => tf.sum(tf.square(grads[n]))).reduce((a, b) => tf.add(a, b)));
         const scale = tf.minimum(1, tf.div(BENCH_CLIP, tf.add(norm, 1e-6)));
         opt.applyGradients(names.map((n) => ({ name: n, tensor: tf.mul(grads[n], scale) })));
         return value;
@@ -298,6 +312,10 @@ function createTrainer(cfg: BenchConfig, m: Model = createModel(cfg), data?: { x
       // waits for the step's GPU work to finish.
       const v = (await loss.data())[0];
       loss.dispose();
+      if (device) {
+        const errs = [await device.popErrorScope(), await device.popErrorScope()].filter((e) => e !== null);
+        if (errs.length) throw new Error(`TensorFlow.js webgpu ${configLabel(cfg)}: WebGPU error in a training step: ${errs[0]!.message}`);
+      }
       return v;
     },
     dispose(): void {
@@ -391,7 +409,8 @@ export async function tfjsWebgpuTrainLossesForWeights(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Self-test: `node out/bench/tfjsWebgpu.js [--all] [--parity] [--warm=N] [--max=S] [--h=H --layers=L --seq=T --batch=B --gru]`
+// Self-test: `node out/bench/tfjsWebgpu.js [--all | --only=0,2] [--parity] [--no-bench] [--warm=N] [--max=S]
+//             [--h=H --layers=L --seq=T --batch=B --gru]`
 // ---------------------------------------------------------------------------------------------
 
 /** PyTorch-layout random weights (deterministic) for the parity check. */
@@ -428,6 +447,7 @@ async function selfTest(): Promise<void> {
   const noBench = process.argv.includes('--no-bench');
   const lstm = BENCH_CONFIGS.filter((c) => c.cell === 'lstm');
   let cfgs = process.argv.includes('--all') ? lstm : lstm.slice(0, 1);
+  if (arg('only')) cfgs = arg('only')!.split(',').map((i) => lstm[Number(i)]); // indices into the lstm configs
   if (arg('h')) {
     cfgs = [
       {

@@ -65,12 +65,29 @@ describe('webgpu gemm and pointwise ops', function () {
   }
 
   /** Runs one GEMM on the GPU (accumulate false, then true, each on fresh random C) and on the CPU. */
-  async function checkGemm(op: Gemm, M: number, N: number, K: number, seed: number, modes = [false, true]): Promise<number> {
+  async function checkGemm(
+    op: Gemm, M: number, N: number, K: number, seed: number, modes = [false, true],
+    opts: { aOff?: number; bOff?: number; pad?: number; exact?: boolean; want?: Partial<gpu.Variant> } = {},
+  ): Promise<number> {
     const rng = new Rng(seed);
-    const aOff = 1 + rng.int(7), bOff = 2 + rng.int(7), cOff = 3 + rng.int(7);
-    const A = rand(rng, aOff + M * K + PAD);
-    const B = rand(rng, bOff + N * K + PAD);
-    const gA = buffer('A', A), gB = buffer('B', B);
+    let aOff = 1 + rng.int(7), bOff = 2 + rng.int(7);
+    const cOff = 3 + rng.int(7);
+    aOff = opts.aOff ?? aOff;
+    bOff = opts.bOff ?? bOff;
+    const pad = opts.pad ?? PAD;
+    const A = rand(rng, aOff + M * K + pad);
+    const B = rand(rng, bOff + N * K + pad);
+    // exact: buffers of exactly the data's size (a multiple of 4 bytes, not of 16), not rounded up.
+    const exact = (label: string, data: Float32Array) => {
+      const b = ctx.device.createBuffer({ label, size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      ctx.upload(b, data);
+      return b;
+    };
+    const gA = opts.exact ? exact('A', A) : buffer('A', A), gB = opts.exact ? exact('B', B) : buffer('B', B);
+    if (opts.want) {
+      const v = gpu.gemmVariant(op.slice(4) as gpu.Layout, M, N, K, gA, aOff, gB, bOff);
+      for (const [k, x] of Object.entries(opts.want)) assert.strictEqual(v[k as keyof gpu.Variant], x, `${op} ${M}x${N}x${K}: variant ${k}`);
+    }
     let worst = 0;
     for (const accumulate of modes) {
       const C = rand(rng, cOff + M * N + PAD);
@@ -110,6 +127,46 @@ describe('webgpu gemm and pointwise ops', function () {
       }
     });
   }
+
+  // Every compiled variant: A and B read as vec4f (aligned offsets, the contiguous dimension a multiple
+  // of 4) or as scalars (odd offsets), 4 or 8 rows per thread (M ≤ 32 or not), with M, N, K not
+  // multiples of the 64-wide blocks, K not a multiple of 4 where no operand is read along k.
+  describe('vec4 and scalar load variants', () => {
+    const vshapes: Record<Gemm, [number, number, number][]> = {
+      gemmNT: [[36, 68, 20], [20, 132, 44], [32, 8, 4], [68, 4, 8]],
+      gemmNN: [[36, 68, 20], [20, 132, 44], [32, 8, 4], [68, 4, 8]],
+      gemmTN: [[36, 68, 20], [20, 132, 45], [32, 8, 3], [68, 4, 17]],
+    };
+    const offsets: [number, number][] = [[0, 0], [4, 8], [1, 4], [8, 3]];
+    let vseed = 700;
+    for (const op of ['gemmNT', 'gemmNN', 'gemmTN'] as Gemm[]) {
+      for (const [M, N, K] of vshapes[op]) {
+        for (const [aOff, bOff] of offsets) {
+          const s = vseed++;
+          const want = { tm: (M <= 32 ? 4 : 8) as 4 | 8, aVec: aOff % 4 === 0, bVec: bOff % 4 === 0 };
+          it(`${op} M=${M} N=${N} K=${K} aOff=${aOff} bOff=${bOff} (A ${want.aVec ? 'vec4' : 'scalar'}, B ${want.bVec ? 'vec4' : 'scalar'}, ${want.tm} rows per thread)`, async () => {
+            await checkGemm(op, M, N, K, s, [false, true], { aOff, bOff, want });
+          });
+        }
+      }
+    }
+
+    it('falls back to scalar loads when the contiguous dimension is not a multiple of 4', async () => {
+      await checkGemm('gemmNT', 40, 36, 18, 720, [false, true], { aOff: 0, bOff: 0, want: { aVec: false, bVec: false } });
+      await checkGemm('gemmNN', 40, 38, 16, 721, [false, true], { aOff: 0, bOff: 0, want: { aVec: true, bVec: false } });
+      await checkGemm('gemmTN', 42, 36, 16, 722, [false, true], { aOff: 0, bOff: 0, want: { aVec: false, bVec: true } });
+    });
+
+    it('vec4 loads up to the very end of buffers of exactly the data size (not rounded up to 16 bytes)', async () => {
+      // An aligned offset plus a multiple-of-4 extent ends on a vec4 boundary, so the last vec4 read is
+      // whole even when the buffer ends right there (pad 0) or 2 floats later (pad 2).
+      for (const op of ['gemmNT', 'gemmNN', 'gemmTN'] as Gemm[]) {
+        for (const pad of [0, 2]) {
+          await checkGemm(op, 36, 68, 20, 730 + pad, [false, true], { aOff: 4, bOff: 8, pad, exact: true, want: { aVec: true, bVec: true } });
+        }
+      }
+    });
+  });
 
   it('gemmTN with large K (weight-gradient shape M=64 N=48 K=4096)', async () => {
     await checkGemm('gemmTN', 64, 48, 4096, 100);

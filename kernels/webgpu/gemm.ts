@@ -1,51 +1,148 @@
 // Dense matrix products and row/bias ops on f32 storage buffers, the WGSL twins of kernels/cpu/gemm.ts.
 // Row-major matrices addressed by explicit element offsets; `accumulate` is a uniform parameter
-// (false: C = A·B, true: C += A·B), so each layout is one pipeline.
+// (false: C = A·B, true: C += A·B).
 //
-// GEMM layout: a workgroup of 8×8 threads computes a 32×32 block of C; each thread keeps a 4×4 tile
-// in registers, rows ty + 8r and columns tx + 8c of the block (strided, so neighbouring threads read
-// neighbouring addresses of row-major operands). No workgroup memory: on SwiftShader it is slower and
-// barrier kernels compile slowly; a real GPU gets a tuned kernel later. Edge threads clamp their load
-// indices to the last row/column (valid memory, no branch in the K loop) and guard their stores.
-// The K loop accumulates in f32, in order. Workgroups: x over column blocks, y (and z past 65535)
-// over row blocks.
+// GEMM layout: a workgroup of 8×8 threads computes a block of C of (8·TM)×64; each thread keeps a
+// TM×8 tile in registers as TM rows × 2 column quads (vec4f accumulators). The tile is made of
+// quads of 4 consecutive rows/columns, and the quads are strided across the workgroup:
+//   thread (tx, ty) owns columns 4·(tx + 8h) + q (h = 0, 1; q = 0..3) and rows 4·(ty + 8g) + q,
+// so neighbouring threads own neighbouring 16-byte chunks (coalesced vec4 loads of row-major B and of
+// the row-major A of TN, and coalesced stores), and each thread gets TM·8 multiply-adds per k for
+// TM + 8 loaded floats. No workgroup memory: on SwiftShader (every load a per-lane gather, barriers
+// slow to compile) register tiles win; a real GPU gets them from L1.
+//
+// Vectorised loads: an operand that is contiguous along k (A of NT/NN, B of NT) or along the tile's
+// quads (B of NN/TN along n, A of TN along m) is read as vec4f when its offset and the contiguous
+// dimension are multiples of 4 (and the buffer holds whole vec4s over the range): one 16-byte load in
+// place of four scalar ones. That is a compile-time variant per operand (its own pipeline key); the
+// scalar variant handles any offset. With k-vectorised operands the K loop steps 4 k at a time
+// (K % 4 = 0 then); otherwise it is unrolled by 4 with a scalar tail. Either way each accumulator
+// adds its products in k order, in f32, as the CPU twin does.
+//
+// Edges: load indices are clamped to the last row/column (to the last whole quad for vec4 loads along
+// m or n: M or N is then a multiple of 4, so a clamped quad only feeds rows/columns that are not
+// stored), keeping the K loop branch-free; stores are guarded. Workgroups: x over column blocks,
+// y (and z past 65535) over row blocks.
 
 import { KernelDef, Recorder } from './context';
 import { checkRange, dispatchGrid } from './elementwise';
 
-type Layout = 'NT' | 'NN' | 'TN';
+export type Layout = 'NT' | 'NN' | 'TN';
 
 const WG = 8; // threads per axis
-const T = 4; // tile per thread, per axis
-const BLOCK = WG * T; // rows/columns of C per workgroup
+const TN_ = 8; // columns per thread (2 quads)
+const BLOCK_N = WG * TN_; // columns of C per workgroup
 const MAX_GROUPS = 65535;
 
-function gemmKernel(layout: Layout): KernelDef {
-  // Element index of A[row r, k=0] and its step per k; the same for B[k=0, column c].
-  const aBase = layout === 'TN' ? (r: string) => `p.aOff + ${r}` : (r: string) => `p.aOff + ${r} * p.K`;
-  const aStep = layout === 'TN' ? 'p.M' : '1u';
-  const bBase = layout === 'NT' ? (c: string) => `p.bOff + ${c} * p.K` : (c: string) => `p.bOff + ${c}`;
+/** One compiled GEMM: layout, rows per thread (4 or 8), and whether A and B are read as vec4f. */
+export interface Variant {
+  layout: Layout;
+  tm: 4 | 8;
+  aVec: boolean;
+  bVec: boolean;
+}
+
+const COMP = ['x', 'y', 'z', 'w'];
+
+function gemmKernel({ layout, tm, aVec, bVec }: Variant): KernelDef {
+  const G = tm / 4; // row quads per thread
+  const H = TN_ / 4; // column quads per thread
+  const aVecK = aVec && layout !== 'TN'; // A[m*K + k]: vec4 over 4 k
+  const aVecM = aVec && layout === 'TN'; // A[k*M + m]: vec4 over a row quad
+  const bVecK = bVec && layout === 'NT'; // B[n*K + k]: vec4 over 4 k
+  const bVecN = bVec && layout !== 'NT'; // B[k*N + n]: vec4 over a column quad
+  const KC = 4; // k per main-loop iteration
+  const kTail = !(aVecK || bVecK); // scalar tail loop when K need not be a multiple of 4
+  // Row of quad g, lane q (relative to the thread's first row, row0 = block + 4·ty); same for columns.
+  const row = (g: number, q: number) => `row0 + ${32 * g + q}u`;
+  const col = (h: number, q: number) => `col0 + ${32 * h + q}u`;
+  const quad = (f: (q: number) => string) => `vec4u(${[0, 1, 2, 3].map(f).join(', ')})`;
+  const aStep = layout === 'TN' ? 'p.M' : '1u'; // element step of A per k
   const bStep = layout === 'NT' ? '1u' : 'p.N';
-  const idx = [0, 1, 2, 3];
-  const stores: string[] = [];
-  for (const r of idx) {
-    const guard: string[] = [];
-    for (const c of idx) {
-      guard.push(`    if (col0 + ${c * WG}u < p.N) { store(rowC + col0 + ${c * WG}u, s${r}[${c}]); }`);
-    }
-    stores.push(`  if (row0 + ${r * WG}u < p.M) {
-    let rowC = p.cOff + (row0 + ${r * WG}u) * p.N;
-${guard.join('\n')}
-  }`);
+
+  // Per-thread load cursors: `ia{g}` for row quad g, `ib{h}` for column quad h. A vec4u of element
+  // (or vec4) indices, one per row/column, or a single vec4 index for a quad loaded whole.
+  const init: string[] = [];
+  for (let g = 0; g < G; g++) {
+    const rows = quad((q) => `min(${row(g, q)}, mLast)`);
+    if (aVecK) init.push(`var ia${g} = (${rows} * p.K + p.aOff) / 4u;`);
+    else if (aVecM) init.push(`var ia${g} = (p.aOff + min(${row(g, 0)}, p.M - 4u)) / 4u;`);
+    else if (layout === 'TN') init.push(`var ia${g} = ${rows} + p.aOff;`);
+    else init.push(`var ia${g} = ${rows} * p.K + p.aOff;`);
   }
+  for (let h = 0; h < H; h++) {
+    const cols = quad((q) => `min(${col(h, q)}, nLast)`);
+    if (bVecK) init.push(`var ib${h} = (${cols} * p.K + p.bOff) / 4u;`);
+    else if (bVecN) init.push(`var ib${h} = (p.bOff + min(${col(h, 0)}, p.N - 4u)) / 4u;`);
+    else if (layout === 'NT') init.push(`var ib${h} = ${cols} * p.K + p.bOff;`);
+    else init.push(`var ib${h} = ${cols} + p.bOff;`);
+  }
+  for (let i = 0; i < tm; i++) for (let h = 0; h < H; h++) init.push(`var s${i}_${h} = vec4f(0.0);`);
+
+  /** The body of one K-loop iteration covering `kc` values of k. */
+  function step(kc: number): string {
+    const out: string[] = [];
+    let a: (i: number, kk: number) => string; // scalar A value for tile row i at k + kk
+    let b: (h: number, kk: number) => string; // vec4f of B values for column quad h at k + kk
+    if (aVecK) {
+      for (let i = 0; i < tm; i++) out.push(`let ak${i} = A[ia${i >> 2}.${COMP[i & 3]}];`);
+      a = (i, kk) => `ak${i}.${COMP[kk]}`;
+    } else {
+      for (let kk = 0; kk < kc; kk++) {
+        for (let g = 0; g < G; g++) {
+          if (aVecM) out.push(`let a${g}_${kk} = A[ia${g}${kk ? ` + ${kk}u * (p.M / 4u)` : ''}];`);
+          else {
+            const ix = kk ? `ia${g} + vec4u(${kk}u * ${aStep})` : `ia${g}`;
+            out.push(`let ja${g}_${kk} = ${ix};`);
+            out.push(`let a${g}_${kk} = vec4f(${COMP.map((c) => `A[ja${g}_${kk}.${c}]`).join(', ')});`);
+          }
+        }
+      }
+      a = (i, kk) => `a${i >> 2}_${kk}.${COMP[i & 3]}`;
+    }
+    if (bVecK) {
+      for (let j = 0; j < TN_; j++) out.push(`let bk${j} = B[ib${j >> 2}.${COMP[j & 3]}];`);
+      b = (h, kk) => `vec4f(${[0, 1, 2, 3].map((q) => `bk${4 * h + q}.${COMP[kk]}`).join(', ')})`;
+    } else {
+      for (let kk = 0; kk < kc; kk++) {
+        for (let h = 0; h < H; h++) {
+          if (bVecN) out.push(`let b${h}_${kk} = B[ib${h}${kk ? ` + ${kk}u * (p.N / 4u)` : ''}];`);
+          else {
+            const ix = kk ? `ib${h} + vec4u(${kk}u * ${bStep})` : `ib${h}`;
+            out.push(`let jb${h}_${kk} = ${ix};`);
+            out.push(`let b${h}_${kk} = vec4f(${COMP.map((c) => `B[jb${h}_${kk}.${c}]`).join(', ')});`);
+          }
+        }
+      }
+      b = (h, kk) => `b${h}_${kk}`;
+    }
+    for (let kk = 0; kk < kc; kk++) {
+      for (let i = 0; i < tm; i++) for (let h = 0; h < H; h++) out.push(`s${i}_${h} += ${a(i, kk)} * ${b(h, kk)};`);
+    }
+    for (let g = 0; g < G; g++) out.push(`ia${g} += ${aVecK ? 'vec4u(1u)' : aVecM ? `${kc}u * (p.M / 4u)` : `vec4u(${kc}u * ${aStep})`};`);
+    for (let h = 0; h < H; h++) out.push(`ib${h} += ${bVecK ? 'vec4u(1u)' : bVecN ? `${kc}u * (p.N / 4u)` : `vec4u(${kc}u * ${bStep})`};`);
+    return out.map((l) => `    ${l}`).join('\n');
+  }
+
+  const stores: string[] = [];
+  for (let i = 0; i < tm; i++) {
+    const r = row(i >> 2, i & 3);
+    const guarded: string[] = [];
+    for (let j = 0; j < TN_; j++) {
+      guarded.push(`    if (${col(j >> 2, j & 3)} < p.N) { store(rc + ${col(j >> 2, j & 3)}, s${i}_${j >> 2}.${COMP[j & 3]}); }`);
+    }
+    stores.push(`  if (${r} < p.M) {\n    let rc = p.cOff + (${r}) * p.N;\n${guarded.join('\n')}\n  }`);
+  }
+  const tail = kTail ? `\n  for (; k < p.K; k++) {\n${step(1)}\n  }` : '';
+  const name = `gemm${layout}`;
   return {
-    name: `gemm${layout}`,
-    key: `gemm${layout}:wg${WG}:t${T}`,
+    name,
+    key: `${name}:wg${WG}:t${tm}x${TN_}:a${aVec ? 'v4' : 's'}:b${bVec ? 'v4' : 's'}`,
     bindings: ['read', 'read', 'rw'],
     code: `
 struct P { M: u32, N: u32, K: u32, aOff: u32, bOff: u32, cOff: u32, acc: u32 }
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(0) var<storage, read> A: array<${aVec ? 'vec4f' : 'f32'}>;
+@group(0) @binding(1) var<storage, read> B: array<${bVec ? 'vec4f' : 'f32'}>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
 
@@ -55,37 +152,48 @@ fn store(i: u32, v: f32) {
 
 @compute @workgroup_size(${WG}, ${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let row0 = (wid.z * nwg.y + wid.y) * ${BLOCK}u + lid.y;
-  let col0 = wid.x * ${BLOCK}u + lid.x;
+  // First row and column of this thread's tile; its rows are row0 + 32g + q, its columns col0 + 32h + q.
+  let row0 = (wid.z * nwg.y + wid.y) * ${WG * tm}u + 4u * lid.y;
+  let col0 = wid.x * ${BLOCK_N}u + 4u * lid.x;
   if (row0 >= p.M || col0 >= p.N) { return; }
   let mLast = p.M - 1u;
   let nLast = p.N - 1u;
-  let r = vec4u(row0, min(row0 + ${WG}u, mLast), min(row0 + ${2 * WG}u, mLast), min(row0 + ${3 * WG}u, mLast));
-  let c = vec4u(col0, min(col0 + ${WG}u, nLast), min(col0 + ${2 * WG}u, nLast), min(col0 + ${3 * WG}u, nLast));
-  var ia = vec4u(${idx.map((i) => aBase(`r[${i}]`)).join(', ')});
-  var ib = vec4u(${idx.map((i) => bBase(`c[${i}]`)).join(', ')});
-  let da = vec4u(${aStep});
-  let db = vec4u(${bStep});
-  var s0 = vec4f(0.0);
-  var s1 = vec4f(0.0);
-  var s2 = vec4f(0.0);
-  var s3 = vec4f(0.0);
-  for (var k = 0u; k < p.K; k++) {
-    let a = vec4f(A[ia.x], A[ia.y], A[ia.z], A[ia.w]);
-    let b = vec4f(B[ib.x], B[ib.y], B[ib.z], B[ib.w]);
-    s0 += a.x * b;
-    s1 += a.y * b;
-    s2 += a.z * b;
-    s3 += a.w * b;
-    ia += da;
-    ib += db;
-  }
+${init.map((l) => `  ${l}`).join('\n')}
+  var k = 0u;
+  for (; k + ${KC}u <= p.K; k += ${KC}u) {
+${step(KC)}
+  }${tail}
 ${stores.join('\n')}
 }`,
   };
 }
 
-const GEMM = { NT: gemmKernel('NT'), NN: gemmKernel('NN'), TN: gemmKernel('TN') };
+const kernels = new Map<string, KernelDef>();
+
+function variantKernel(v: Variant): KernelDef {
+  const id = `${v.layout}${v.tm}${+v.aVec}${+v.bVec}`;
+  let def = kernels.get(id);
+  if (!def) kernels.set(id, (def = gemmKernel(v)));
+  return def;
+}
+
+/** Whether elements [off, off + n) of `buf` can be read as whole, aligned vec4s. */
+function vec4Readable(buf: GPUBuffer, off: number, n: number): boolean {
+  return off % 4 === 0 && off + n <= Math.floor(buf.size / 16) * 4;
+}
+
+/** The compiled variant a GEMM call uses (exported for the tests, which cover each of them). */
+export function gemmVariant(layout: Layout, M: number, N: number, K: number, A: GPUBuffer, aOff: number, B: GPUBuffer, bOff: number): Readonly<Variant> {
+  // The dimension each operand is contiguous along must be a multiple of 4 for vec4 loads.
+  const aDim = layout === 'TN' ? M : K;
+  const bDim = layout === 'NT' ? K : N;
+  return {
+    layout,
+    tm: M <= 32 ? 4 : 8, // small M (the recurrent GEMMs, M = batch): 32-row blocks, no idle rows
+    aVec: aDim % 4 === 0 && vec4Readable(A, aOff, M * K),
+    bVec: bDim % 4 === 0 && vec4Readable(B, bOff, N * K),
+  };
+}
 
 function checkDims(op: string, dims: Record<string, number>): void {
   for (const [k, v] of Object.entries(dims)) {
@@ -97,16 +205,18 @@ function gemm(
   layout: Layout, rec: Recorder, M: number, N: number, K: number,
   A: GPUBuffer, aOff: number, B: GPUBuffer, bOff: number, C: GPUBuffer, cOff: number, accumulate: boolean,
 ): void {
-  const def = GEMM[layout];
-  checkDims(def.name, { M, N, K });
-  if (C === A || C === B) throw new Error(`${def.name}: C must be distinct from A and B`);
-  checkRange(def.name, 'A', A, aOff, M * K);
-  checkRange(def.name, 'B', B, bOff, N * K);
-  checkRange(def.name, 'C', C, cOff, M * N);
+  const name = `gemm${layout}`;
+  checkDims(name, { M, N, K });
+  if (C === A || C === B) throw new Error(`${name}: C must be distinct from A and B`);
+  checkRange(name, 'A', A, aOff, M * K);
+  checkRange(name, 'B', B, bOff, N * K);
+  checkRange(name, 'C', C, cOff, M * N);
   if (M === 0 || N === 0) return;
-  const gx = Math.ceil(N / BLOCK);
-  if (gx > MAX_GROUPS) throw new Error(`${def.name}: N = ${N} is too large`);
-  const rowBlocks = Math.ceil(M / BLOCK);
+  const v = gemmVariant(layout, M, N, K, A, aOff, B, bOff);
+  const def = variantKernel(v);
+  const gx = Math.ceil(N / BLOCK_N);
+  if (gx > MAX_GROUPS) throw new Error(`${name}: N = ${N} is too large`);
+  const rowBlocks = Math.ceil(M / (WG * v.tm));
   const gz = Math.ceil(rowBlocks / MAX_GROUPS);
   const gy = Math.ceil(rowBlocks / gz);
   rec.dispatch(def, [A, B, C], [M, N, K, aOff, bOff, cOff, accumulate ? 1 : 0], [gx, gy, gz]);
