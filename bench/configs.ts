@@ -89,7 +89,8 @@ export interface TimeResult {
   secondsPerRep: number;
 }
 
-function nowSeconds(): number {
+/** Monotonic wall-clock seconds. */
+export function nowSeconds(): number {
   return Number(process.hrtime.bigint()) / 1e9;
 }
 
