@@ -181,8 +181,7 @@ async function train(argv: string[]): Promise<void> {
 
   let tokenizer: Tokenizer;
   if (resumed) {
-    check(resumed.tokenizer !== undefined, `checkpoint ${resumePath} has no tokenizer, so it cannot be trained further; train a new model`);
-    tokenizer = tokenizerFromJSON(resumed.tokenizer);
+    tokenizer = checkpointTokenizer(resumed, resumePath!, 'it cannot be trained further; train a new model');
   } else {
     const t0 = performance.now();
     tokenizer = buildTokenizer(split.train, { kind: tokKind, vocabSize: tokKind === 'bpe' ? bpeVocab : undefined });
@@ -192,7 +191,6 @@ async function train(argv: string[]): Promise<void> {
   log(`${data.train.length} training tokens, ${data.val.length} validation tokens (last ${(valFraction * 100).toFixed(0)}% of the text, never trained on)`);
 
   const config: ModelConfig = resumed ? resumed.config : validateModelConfig({ cell: arch, vocabSize: tokenizer.vocabSize, ...sizes });
-  if (resumed) check(resumed.config.vocabSize === tokenizer.vocabSize, `checkpoint ${resumePath}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${resumed.config.vocabSize}`);
   validateBatchConfig(config, batch);
   const params = resumed ? resumed.params : initParams(config, seed);
   let optState = null;
@@ -271,6 +269,14 @@ async function train(argv: string[]): Promise<void> {
   }
 }
 
+/** The tokenizer saved in a checkpoint, checked against the model's vocabulary. */
+function checkpointTokenizer(ck: ModelCheckpoint, file: string, consequence = 'it cannot turn text into tokens'): Tokenizer {
+  check(ck.tokenizer !== undefined, `checkpoint ${file} has no tokenizer (a bare PyTorch state dict?); ${consequence}`);
+  const tokenizer = tokenizerFromJSON(ck.tokenizer);
+  check(tokenizer.vocabSize === ck.config.vocabSize, `checkpoint ${file}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${ck.config.vocabSize}`);
+  return tokenizer;
+}
+
 function countParams(p: Map<string, ArrayLike<number>>): string {
   let n = 0;
   for (const v of p.values()) n += v.length;
@@ -280,7 +286,10 @@ function countParams(p: Map<string, ArrayLike<number>>): string {
 function reportSkipped(skipped: { path: string; reason: string }[], log: (s: string) => void): void {
   if (!skipped.length) return;
   const byReason = new Map<string, number>();
-  for (const s of skipped) byReason.set(s.reason.replace(/ \(.*\)$/, ''), (byReason.get(s.reason.replace(/ \(.*\)$/, '')) ?? 0) + 1);
+  for (const s of skipped) {
+    const reason = s.reason.replace(/ \(.*\)$/, '');
+    byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  }
   log(`skipped ${skipped.length} file(s): ${[...byReason].map(([r, n]) => `${n} ${r}`).join(', ')}`);
   for (const s of skipped.slice(0, 8)) log(`  skipped ${s.path}: ${s.reason}`);
   if (skipped.length > 8) log(`  ... and ${skipped.length - 8} more`);
@@ -304,9 +313,7 @@ async function sample(argv: string[]): Promise<void> {
   } as const);
   check(positionals.length === 1, 'usage: gatescope sample CHECKPOINT [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--beam N]');
   const ck = await loadCheckpointFile(positionals[0]);
-  check(ck.tokenizer !== undefined, `checkpoint ${positionals[0]} has no tokenizer (a bare PyTorch state dict); it cannot turn text into tokens`);
-  const tokenizer = tokenizerFromJSON(ck.tokenizer);
-  check(tokenizer.vocabSize === ck.config.vocabSize, `checkpoint ${positionals[0]}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${ck.config.vocabSize}`);
+  const tokenizer = checkpointTokenizer(ck, positionals[0]);
   const length = int(o, 'length', 300, 1, 100000);
   const temperature = num(o, 'temperature', 0.8);
   check(temperature >= 0 && temperature <= 100, `--temperature must be from 0 to 100, got ${temperature}`);
@@ -333,9 +340,7 @@ async function evalCommand(argv: string[]): Promise<void> {
   check(positionals.length === 2, 'usage: gatescope eval CHECKPOINT DIR [--json]');
   const [ckPath, dir] = positionals;
   const ck = await loadCheckpointFile(ckPath);
-  check(ck.tokenizer !== undefined, `checkpoint ${ckPath} has no tokenizer (a bare PyTorch state dict); it cannot turn text into tokens`);
-  const tokenizer = tokenizerFromJSON(ck.tokenizer);
-  check(tokenizer.vocabSize === ck.config.vocabSize, `checkpoint ${ckPath}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${ck.config.vocabSize}`);
+  const tokenizer = checkpointTokenizer(ck, ckPath);
   const seqLen = int(o, 'seq', 64, 1, 2048);
   const batchSize = int(o, 'batch', 32, 1, 1024);
   const corpus = readCorpus(dir, {

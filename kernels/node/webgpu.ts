@@ -3,7 +3,7 @@
 // The object returned by create() must stay referenced while its device lives, or the process
 // crashes when it is garbage-collected: it is kept in a module-level variable here.
 
-import { GpuContext } from '../webgpu/context';
+import { GpuContext, contextFromAdapter } from '../webgpu/context';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -33,17 +33,7 @@ export async function createNodeGpuContext(opts: NodeGpuOptions = {}): Promise<{
   gpuInstance ??= mod.create([]);
   const adapter = await gpuInstance.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) return { ctx: null, why: 'no WebGPU adapter (for SwiftShader: apt-get install chromium-common libvulkan1)' };
-  const limits = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredLimits: {
-      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-      maxBufferSize: limits.maxBufferSize,
-      maxStorageBuffersPerShaderStage: Math.min(10, limits.maxStorageBuffersPerShaderStage),
-    },
-  });
-  const info = adapter.info;
-  const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
-  return { ctx: new GpuContext(device, name) };
+  return { ctx: await contextFromAdapter(adapter) };
 }
 
 /** The `navigator.gpu`-like object of this process (after createNodeGpuContext), for libraries that want one. */

@@ -35,12 +35,15 @@ interface LayerBuffers {
 class Plan {
   readonly x: GPUBuffer;
   readonly y: GPUBuffer;
+  /** [summed loss, squared gradient norm], copied to a staging buffer after each submit. */
+  readonly lossBuf: GPUBuffer;
   readonly buffers: GPUBuffer[] = [];
   readonly rec: Recorder;
   constructor(readonly ctx: GpuContext, readonly T: number, readonly B: number, readonly train: boolean) {
     this.rec = new Recorder(ctx, train ? `training step ${T}x${B}` : `evaluation ${T}x${B}`);
     this.x = this.buf('tokens x', T * B);
     this.y = this.buf('tokens y', T * B);
+    this.lossBuf = this.buf('loss and norm', 4);
   }
   buf(label: string, floats: number): GPUBuffer {
     const b = this.ctx.createBuffer(label, Math.max(1, floats) * 4);
@@ -182,7 +185,7 @@ export class WebGpuBackend implements TrainingBackend {
     const decMask = dropout ? p.buf('decoder mask', R * H) : null;
     const logits = p.buf('logits', R * Vn);
     const rowLoss = p.buf('row loss', R);
-    const lossBuf = p.buf('loss and norm', 4);
+    const lossBuf = p.lossBuf;
     const decW = this.off('decoder.weight'), decB = this.off('decoder.bias');
 
     // Forward.
@@ -265,7 +268,6 @@ export class WebGpuBackend implements TrainingBackend {
       p.destroy();
       throw e;
     }
-    (p as Plan & { lossBuf: GPUBuffer }).lossBuf = lossBuf;
     this.plans.set(key, p);
     return p;
   }
@@ -283,7 +285,7 @@ export class WebGpuBackend implements TrainingBackend {
       staging = dev.createBuffer({ label: 'loss readback', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       this.allStaging.push(staging);
     }
-    enc.copyBufferToBuffer((p as Plan & { lossBuf: GPUBuffer }).lossBuf, 0, staging, 0, 16);
+    enc.copyBufferToBuffer(p.lossBuf, 0, staging, 0, 16);
     dev.queue.submit([enc.finish()]);
     return staging;
   }

@@ -143,6 +143,24 @@ export class GpuContext {
   }
 }
 
+/**
+ * A device on `adapter` with the largest storage limits it offers (the backend binds whole
+ * parameter and activation buffers), wrapped in a GpuContext named after the adapter.
+ */
+export async function contextFromAdapter(adapter: GPUAdapter): Promise<GpuContext> {
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxStorageBuffersPerShaderStage: Math.min(10, limits.maxStorageBuffersPerShaderStage),
+    },
+  });
+  const info = adapter.info;
+  const name = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+  return new GpuContext(device, name);
+}
+
 /** Uniform parameters of one dispatch: u32 values, or f32 values given as { f: x }. */
 export type Param = number | { f: number };
 
