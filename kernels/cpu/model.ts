@@ -24,13 +24,8 @@ export interface RecurrentState {
 
 export function zeroState(config: ModelConfig, batch: number, dtype: DType = 'f32'): RecurrentState {
   const H = config.hiddenSize;
-  const h: Vec[] = [];
-  const c: Vec[] = [];
-  for (let l = 0; l < config.numLayers; l++) {
-    h.push(alloc(dtype, batch * H));
-    c.push(alloc(dtype, batch * H));
-  }
-  return { batch, h, c: config.cell === 'lstm' ? c : null };
+  const layer = () => Array.from({ length: config.numLayers }, () => alloc(dtype, batch * H));
+  return { batch, h: layer(), c: config.cell === 'lstm' ? layer() : null };
 }
 
 export function copyState(s: RecurrentState): RecurrentState {
