@@ -1,10 +1,12 @@
-// The `gatescope` command line: train a model on a folder, sample from a checkpoint, evaluate one.
+// The `gatescope` command line: train a model on a folder, sample from a checkpoint, evaluate one,
+// and look inside one: next-token predictions and per-token activations for a text.
 // Run as `npx gatescope <command>` or `npm start -- <command>`; `npm start` alone trains on this
 // repository for about a minute and shows what the model learned.
 
+import * as fs from 'fs';
 import * as path from 'path';
 import { ParseArgsConfig, parseArgs } from 'util';
-import { CELL_TYPES, CellType, DEFAULT_OPTIM, DEFAULT_TRAINING, ModelConfig, OptimConfig, checkSetting, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
+import { CELL_TYPES, CellType, DEFAULT_OPTIM, DEFAULT_TRAINING, ModelConfig, OptimConfig, checkSetting, gateCount, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
 import { TrainingBackend } from '../kernels/backend';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { createNodeGpuContext } from '../kernels/node/webgpu';
@@ -13,7 +15,7 @@ import { WebGpuBackend } from '../kernels/webgpu/backend';
 import { HistoryPoint, ModelCheckpoint } from '../kernels/checkpoint';
 import { TokenizerKind, buildTokenizer, splitTrainVal, tokenize } from '../kernels/dataset';
 import { GateScopeError, check } from '../kernels/errors';
-import { InferenceSession } from '../kernels/infer';
+import { InferenceSession, LayerTrace } from '../kernels/infer';
 import { initParams } from '../kernels/params';
 import { Rng } from '../kernels/rng';
 import { Tokenizer, tokenizerFromJSON } from '../kernels/tokenizer';
@@ -28,6 +30,10 @@ Usage:
   gatescope train [DIR] [options]         train on the text files under DIR (default: .)
   gatescope sample CHECKPOINT [options]   generate text from a checkpoint
   gatescope eval CHECKPOINT DIR [--json]  bits per character of a model on the files under DIR
+  gatescope predict CHECKPOINT (--text TEXT | --file PATH) [--top-k K] [--json]
+                                          the most likely next tokens after a text
+  gatescope activations CHECKPOINT (--text TEXT | --file PATH) [--layer L] [--json]
+                                          one layer's hidden state, cell and gates after each token
   gatescope help                          this text
 
 Train options:
@@ -68,6 +74,22 @@ Sample options:
 Eval options:
   --json                   print {"bitsPerChar","bitsPerToken","tokens","chars"}
   --seq N, --batch N       evaluation window (default 64 × 32)
+
+Predict options:
+  --text TEXT, --file PATH the text fed to the model (one of the two)
+  --top-k K                how many tokens to show (default 10)
+  --json                   print {"tokens": [...], "predictions": [{"id","token","probability"}]}
+
+Activations options:
+  --text TEXT, --file PATH the text fed to the model (one of the two)
+  --layer L                layer to show, from 0 (default 0)
+  --json                   print {"layer", "tokens", "hidden", "cell", "gates"}, one row of H
+                           values per token: hidden is h, cell the LSTM's c (else null), gates
+                           maps LSTM i f g o or GRU r z n to their rows (null for the RNN);
+                           without --json, a summary: the mean |h| after each token
+
+Tokens are shown as their text; a BPE token that ends inside a character shows its incomplete
+bytes as <0xE2>, and the char tokenizer's escapes for unseen characters as <unk>, <unk:3>.
 `;
 
 function num(opts: Record<string, unknown>, key: string, fallback: number): number {
@@ -361,6 +383,112 @@ async function evalCommand(argv: string[]): Promise<void> {
   }
 }
 
+/** Largest --file read by predict and activations. */
+const MAX_INPUT_BYTES = DEFAULT_CORPUS_OPTIONS.maxFileBytes;
+/** Most activation values (tokens × values per token) activations prints, to keep its output printable. */
+const MAX_ACTIVATION_VALUES = 4_000_000;
+
+const TEXT_OPTIONS = { text: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' } } as const;
+
+/** The text given with --text or read from --file (exactly one of them), not empty. */
+async function inputText(o: { text?: string; file?: string }, usage: string): Promise<string> {
+  check((o.text === undefined) !== (o.file === undefined), usage);
+  if (o.text !== undefined) {
+    check(o.text.length > 0, '--text is empty; give some text to feed the model');
+    return o.text;
+  }
+  const file = o.file!;
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new GateScopeError(code === 'ENOENT' ? `no file at ${file}` : `cannot read ${file} (${code ?? (e as Error).message})`);
+  }
+  check(st.isFile(), `${file} is not a regular file`);
+  check(st.size <= MAX_INPUT_BYTES, `${file} is ${formatBytes(st.size)}, over the ${formatBytes(MAX_INPUT_BYTES)} limit for --file`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await fs.promises.readFile(file));
+  } catch {
+    throw new GateScopeError(`${file} is not valid UTF-8 text`);
+  }
+  check(text.length > 0, `${file} is empty; give some text to feed the model`);
+  return text;
+}
+
+/** Loads the checkpoint and tokenizes the input text: what predict and activations share. */
+async function loadForText(positionals: string[], o: { text?: string; file?: string }, usage: string) {
+  check(positionals.length === 1, usage);
+  const text = await inputText(o, usage);
+  const ck = await loadCheckpointFile(positionals[0]);
+  const tokenizer = checkpointTokenizer(ck, positionals[0]);
+  const ids = tokenizer.encode(text);
+  const labels = Array.from(ids, (id) => tokenizer.tokenLabel(id));
+  return { ck, tokenizer, ids, labels, session: new InferenceSession(ck.config, ck.params) };
+}
+
+async function predictCommand(argv: string[]): Promise<void> {
+  const { values: o, positionals } = parse(argv, { ...TEXT_OPTIONS, 'top-k': { type: 'string' } } as const);
+  const { ck, tokenizer, ids, labels, session } = await loadForText(positionals, o, 'usage: gatescope predict CHECKPOINT (--text TEXT | --file PATH) [--top-k K] [--json]');
+  const V = ck.config.vocabSize;
+  const k = int(o, 'top-k', Math.min(10, V), 1, V);
+  const state = session.newState();
+  session.feedMany(state, ids);
+  const predictions = session.predict(state, k).map(({ id, probability }) => ({ id, token: tokenizer.tokenLabel(id), probability }));
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ tokens: labels, predictions }) + '\n');
+    return;
+  }
+  process.stdout.write(`after ${ids.length} token(s), ending ${JSON.stringify(labels.slice(-8).join(''))}:\n`);
+  for (const p of predictions) process.stdout.write(`  ${(p.probability * 100).toFixed(2).padStart(6)}%  ${JSON.stringify(p.token)}\n`);
+}
+
+async function activationsCommand(argv: string[]): Promise<void> {
+  const { values: o, positionals } = parse(argv, { ...TEXT_OPTIONS, layer: { type: 'string' } } as const);
+  const { ck, ids, labels, session } = await loadForText(positionals, o, 'usage: gatescope activations CHECKPOINT (--text TEXT | --file PATH) [--layer L] [--json]');
+  const { cell, hiddenSize: H, numLayers } = ck.config;
+  const layer = int(o, 'layer', 0, 0, numLayers - 1);
+  const perToken = H * (1 + (cell === 'lstm' ? 1 : 0) + (cell === 'rnn' ? 0 : gateCount(cell)));
+  const maxTokens = Math.floor(MAX_ACTIVATION_VALUES / perToken);
+  check(ids.length <= maxTokens, `the text is ${ids.length} tokens; activations prints at most ${maxTokens} tokens for this model, give a shorter text`);
+  const trace = session.trace(session.newState(), ids, layer);
+  const T = ids.length;
+  if (o.json) {
+    process.stdout.write(JSON.stringify({
+      layer,
+      tokens: labels,
+      hidden: rows(trace.hidden, T, H),
+      cell: trace.cell ? rows(trace.cell, T, H) : null,
+      gates: gatesByName(trace, T, H),
+    }) + '\n');
+    return;
+  }
+  process.stdout.write(`layer ${layer} of ${numLayers} (${cell.toUpperCase()}, hidden ${H}), ${T} token(s); mean |h| after each token:\n`);
+  for (let t = 0; t < T; t++) {
+    let sum = 0;
+    for (let j = 0; j < H; j++) sum += Math.abs(trace.hidden[t * H + j]);
+    process.stdout.write(`  ${(sum / H).toFixed(4)}  ${JSON.stringify(labels[t])}\n`);
+  }
+}
+
+/** Splits [T*W] values into T rows of W plain numbers. */
+function rows(values: Float32Array, T: number, W: number): number[][] {
+  return Array.from({ length: T }, (_, t) => Array.from(values.subarray(t * W, (t + 1) * W)));
+}
+
+/** The trace's gates as { name: T rows of H }, or null for the RNN. */
+function gatesByName(trace: LayerTrace, T: number, H: number): Record<string, number[][]> | null {
+  if (!trace.gates) return null;
+  const { names, values } = trace.gates;
+  const G = names.length;
+  const out: Record<string, number[][]> = {};
+  names.forEach((name, g) => {
+    out[name] = Array.from({ length: T }, (_, t) => Array.from(values.subarray((t * G + g) * H, (t * G + g + 1) * H)));
+  });
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -368,6 +496,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'train': await train(rest); break;
       case 'sample': await sample(rest); break;
       case 'eval': await evalCommand(rest); break;
+      case 'predict': await predictCommand(rest); break;
+      case 'activations': await activationsCommand(rest); break;
       case 'help': case '--help': case '-h': process.stdout.write(USAGE); break;
       default:
         if (command.startsWith('-')) { await train(argv); break; }

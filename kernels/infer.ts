@@ -1,8 +1,9 @@
 // Inference on the CPU: next-token distributions, sampling (temperature, top-k), greedy and beam
 // decoding, and an incremental API: feed tokens one at a time into a state object that can be
-// copied and kept (the completion provider caches states along a document).
+// copied and kept (the completion provider caches states along a document). trace() also returns
+// one layer's activations after each token, for the activation views and `gatescope activations`.
 
-import { ModelConfig } from './config';
+import { CellType, ModelConfig, gateCount } from './config';
 import { CpuModel, RecurrentState, copyState, zeroState } from './cpu/model';
 import { softmaxRow } from './cpu/loss';
 import { check } from './errors';
@@ -24,6 +25,19 @@ export interface InferenceState {
   logits: Float32Array | null;
   /** Number of tokens fed. */
   position: number;
+}
+
+/** Gate names in PyTorch's order (the order of the gate blocks in the weights and in traces). */
+export const GATE_NAMES: Record<CellType, readonly string[]> = { lstm: ['i', 'f', 'g', 'o'], gru: ['r', 'z', 'n'], rnn: [] };
+
+/** One layer's activations over T tokens, row t after token t. */
+export interface LayerTrace {
+  /** h, [T*H]. */
+  hidden: Float32Array;
+  /** The LSTM's c, [T*H]; null for GRU and RNN. */
+  cell: Float32Array | null;
+  /** Activated gates, [T*G*H]: row t holds gate 0's H values, then gate 1's, ...; null for the RNN. */
+  gates: { names: string[]; values: Float32Array } | null;
 }
 
 /** Longest chunk fed through one forward call when priming from a long context. */
@@ -65,6 +79,32 @@ export class InferenceSession {
     return s.logits;
   }
 
+  /**
+   * Feeds tokens like feedMany (the state advances the same way) and returns the activations of
+   * layer `layer` (0-based) after each of them.
+   */
+  trace(s: InferenceState, ids: ArrayLike<number>, layer: number): LayerTrace {
+    const { numLayers: L, hiddenSize: H, cell } = this.config;
+    check(Number.isInteger(layer) && layer >= 0 && layer < L, `layer must be a whole number from 0 to ${L - 1}, got ${layer}`);
+    const T = ids.length;
+    const GH = cell === 'rnn' ? 0 : gateCount(cell) * H;
+    const out: LayerTrace = {
+      hidden: new Float32Array(T * H),
+      cell: cell === 'lstm' ? new Float32Array(T * H) : null,
+      gates: cell === 'rnn' ? null : { names: [...GATE_NAMES[cell]], values: new Float32Array(T * GH) },
+    };
+    for (let i = 0; i < T; i += PRIME_CHUNK) {
+      const n = Math.min(PRIME_CHUNK, T - i);
+      for (let k = 0; k < n; k++) this.scratch[k] = ids[i + k];
+      this.run(s, this.scratch.subarray(0, n));
+      const a = this.model.lastLayerActivations(layer);
+      out.hidden.set(a.hidden, i * H);
+      if (out.cell) out.cell.set(a.cell!, i * H);
+      if (out.gates) out.gates.values.set(a.gates!, i * GH);
+    }
+    return out;
+  }
+
   private run(s: InferenceState, ids: Int32Array): Float32Array {
     const V = this.config.vocabSize;
     for (const id of ids) check(Number.isInteger(id) && id >= 0 && id < V, `token id ${id} is outside the vocabulary (size ${V})`);
@@ -86,6 +126,13 @@ export class InferenceSession {
   topK(logits: ArrayLike<number>, k: number): { id: number; prob: number }[] {
     const p = this.distribution(logits);
     return topIndices(p, k).map((id) => ({ id, prob: p[id] }));
+  }
+
+  /** The k most likely tokens after the state's last token (temperature 1), most likely first. */
+  predict(s: InferenceState, k: number): { id: number; probability: number }[] {
+    check(s.logits !== null, 'feed at least one token before predicting');
+    check(Number.isInteger(k) && k >= 1, `k must be a whole number of at least 1, got ${k}`);
+    return this.topK(s.logits, k).map(({ id, prob }) => ({ id, probability: prob }));
   }
 
   /** Draws a token from logits with temperature and top-k (temperature 0: argmax). */

@@ -100,6 +100,15 @@ class Workspace {
   }
 }
 
+/** See CpuModel.lastLayerActivations. */
+export interface LayerActivations {
+  T: number;
+  B: number;
+  hidden: Vec;
+  cell: Vec | null;
+  gates: Vec | null;
+}
+
 export interface ForwardOptions {
   /** Dropout on (training) or off (evaluation, inference). */
   train: boolean;
@@ -131,6 +140,7 @@ export class CpuModel {
   private readonly gdecb: Vec;
   private readonly workspaces = new Map<string, Workspace>();
   private last: { ws: Workspace; x: Int32Array } | null = null;
+  private lastWindow: Workspace | null = null;
 
   constructor(readonly config: ModelConfig, params: ParamMap, readonly dtype: DType = 'f32') {
     this.params = allocParams(config, dtype);
@@ -183,6 +193,7 @@ export class CpuModel {
     if (x.length !== R) throw new Error(`expected ${R} tokens, got ${x.length}`);
     if (state.batch !== B) throw new Error(`state has batch ${state.batch}, window has ${B}`);
     const ws = this.workspace(T, B);
+    this.lastWindow = ws;
     const dropout = opts.train && c.dropout > 0;
     const seed = opts.dropoutSeed ?? 0;
     const step = opts.step ?? 0;
@@ -247,6 +258,26 @@ export class CpuModel {
       this.last = { ws, x };
     }
     return ws.logits;
+  }
+
+  /**
+   * One layer's activations in the last forward, as views into the model's buffers (valid until the
+   * next call; do not write to them): h and c after each step [T*B, H], and the activated gates
+   * [T*B, G*H] (null for the RNN).
+   */
+  lastLayerActivations(layer: number): LayerActivations {
+    const ws = this.lastWindow;
+    if (!ws) throw new Error('no forward pass yet');
+    if (!(Number.isInteger(layer) && layer >= 0 && layer < this.config.numLayers)) throw new Error(`layer ${layer} does not exist`);
+    const lc = ws.layers[layer];
+    const carried = ws.B * this.config.hiddenSize; // h_0 (c_0), the state before the window
+    return {
+      T: ws.T,
+      B: ws.B,
+      hidden: lc.hs.subarray(carried),
+      cell: lc.cs ? lc.cs.subarray(carried) : null,
+      gates: this.config.cell === 'rnn' ? null : lc.gates,
+    };
   }
 
   /**
