@@ -1,0 +1,343 @@
+// The one definition of every message between the extension host and the GateScope webview, in
+// both directions, with the checks each side runs on what it receives. Messages cross a trust
+// boundary (a webview is a web page; a compromised or buggy one can post anything), so nothing is
+// used until `parseToWebview` / `parseFromWebview` has rebuilt it from known fields: unknown kinds,
+// wrong types, missing fields, out-of-range numbers and oversized arrays throw a ProtocolError,
+// which the receiver logs and drops. Imported by extension/ and webview/; no vscode or DOM imports.
+
+import { CELL_TYPES, ModelConfig, OptimConfig } from '../kernels/config';
+import { HistoryPoint } from '../kernels/checkpoint';
+import { BackendKind, ModelSizes, TrainingJob, TrainingReport } from '../kernels/session';
+
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Shapes shared by both directions
+
+/** The hyperparameter form: the same values as the `gatescope.*` settings. */
+export interface FormValues {
+  architecture: 'lstm' | 'gru' | 'rnn';
+  hiddenSize: number;
+  layers: number;
+  embeddingSize: number;
+  dropout: number;
+  sequenceLength: number;
+  batchSize: number;
+  learningRate: number;
+  gradientClip: number;
+  tokenizer: 'char' | 'bpe';
+  vocabularySize: number;
+  timeBudgetSeconds: number;
+  backend: 'auto' | 'webgpu' | 'cpu';
+}
+
+/** Bounds of every numeric form field (the package.json settings declare the same). */
+export const FORM_BOUNDS: Record<Exclude<keyof FormValues, 'architecture' | 'tokenizer' | 'backend'>, { min: number; max: number; integer: boolean }> = {
+  hiddenSize: { min: 1, max: 2048, integer: true },
+  layers: { min: 1, max: 4, integer: true },
+  embeddingSize: { min: 1, max: 2048, integer: true },
+  dropout: { min: 0, max: 0.9, integer: false },
+  sequenceLength: { min: 1, max: 2048, integer: true },
+  batchSize: { min: 1, max: 1024, integer: true },
+  learningRate: { min: 1e-7, max: 1, integer: false },
+  gradientClip: { min: 0, max: 1e6, integer: false },
+  vocabularySize: { min: 256, max: 8192, integer: true },
+  timeBudgetSeconds: { min: 1, max: 7 * 24 * 3600, integer: false },
+};
+
+export type TrainingStatus = 'idle' | 'collecting' | 'training' | 'stopping' | 'paused' | 'error';
+
+export interface CorpusSummary {
+  files: number;
+  skipped: number;
+  bytes: number;
+  folders: number;
+}
+
+export interface GpuInfo {
+  available: boolean;
+  /** Adapter description when available. */
+  adapter: string;
+  /** Why there is no adapter, and what to try. */
+  why: string;
+}
+
+/** What the panel shows when it (re)opens. */
+export interface PanelState {
+  status: TrainingStatus;
+  message: string;
+  backend: BackendKind | null;
+  adapter: string;
+  step: number;
+  parameters: number;
+  model: ModelConfig | null;
+  corpus: CorpusSummary | null;
+  history: HistoryPoint[];
+}
+
+/** A training report without the checkpoint bytes (what the dashboard needs). */
+export type DisplayReport = Exclude<TrainingReport, { kind: 'checkpoint' }> | { kind: 'checkpoint'; runId: number; step: number };
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+export type ToWebview =
+  | { type: 'init'; version: number; settings: FormValues; state: PanelState }
+  | { type: 'state'; state: PanelState }
+  | { type: 'settings'; settings: FormValues }
+  | { type: 'report'; report: DisplayReport }
+  | { type: 'train'; job: TrainingJob }
+  | { type: 'stop'; runId: number }
+  | { type: 'loseDevice' };
+
+export type PanelCommand = 'train' | 'stop' | 'resume' | 'reset' | 'export' | 'import';
+
+export type FromWebview =
+  | { type: 'ready'; version: number; gpu: GpuInfo }
+  | { type: 'command'; command: PanelCommand }
+  | { type: 'updateSettings'; values: Partial<FormValues> }
+  | { type: 'report'; report: TrainingReport }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+// ---------------------------------------------------------------------------------------------
+// Checking
+
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+type Parser<T> = (v: unknown, at: string) => T;
+
+const MAX_STRING = 512 * 1024 * 1024;
+const MAX_SHORT_STRING = 64 * 1024;
+const MAX_BYTES = 1024 ** 3;
+const MAX_HISTORY = 100_000;
+
+function fail(at: string, what: string): never {
+  throw new ProtocolError(`${at}: ${what}`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  return typeof v === 'object' ? Object.prototype.toString.call(v).slice(8, -1) : typeof v;
+}
+
+const str = (max = MAX_SHORT_STRING): Parser<string> => (v, at) => {
+  if (typeof v !== 'string') fail(at, `expected a string, got ${describe(v)}`);
+  if (v.length > max) fail(at, `string longer than ${max}`);
+  return v;
+};
+
+const num = (min = -Number.MAX_VALUE, max = Number.MAX_VALUE, integer = false): Parser<number> => (v, at) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(at, `expected a finite number, got ${describe(v)}`);
+  if (integer && !Number.isInteger(v)) fail(at, `expected a whole number, got ${v}`);
+  if (v < min || v > max) fail(at, `${v} is outside ${min}..${max}`);
+  return v;
+};
+
+/** A number that may be NaN or infinite (losses before the first step, ETAs). */
+const anyNum: Parser<number> = (v, at) => {
+  if (typeof v !== 'number') fail(at, `expected a number, got ${describe(v)}`);
+  return v;
+};
+
+const bool: Parser<boolean> = (v, at) => {
+  if (typeof v !== 'boolean') fail(at, `expected true or false, got ${describe(v)}`);
+  return v;
+};
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (v, at) => {
+    if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) fail(at, `expected one of ${values.join(', ')}, got ${typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : describe(v)}`);
+    return v as T;
+  };
+}
+
+const nullable = <T>(p: Parser<T>): Parser<T | null> => (v, at) => (v === null ? null : p(v, at));
+const optional = <T>(p: Parser<T>): Parser<T | undefined> => (v, at) => (v === undefined ? undefined : p(v, at));
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !(v instanceof ArrayBuffer);
+}
+
+type Shape<T> = { [K in keyof T]-?: Parser<T[K]> };
+
+/** Rebuilds an object from the listed fields only (extra fields are dropped, never copied). */
+function obj<T>(shape: Shape<T>): Parser<T> {
+  return (v, at) => {
+    if (!isRecord(v)) fail(at, `expected an object, got ${describe(v)}`);
+    const out = {} as T;
+    for (const key of Object.keys(shape) as (keyof T)[]) {
+      const raw = Object.hasOwn(v, key as string) ? v[key as string] : undefined;
+      const value = shape[key](raw, `${at}.${String(key)}`);
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  };
+}
+
+function arr<T>(item: Parser<T>, max: number): Parser<T[]> {
+  return (v, at) => {
+    if (!Array.isArray(v)) fail(at, `expected an array, got ${describe(v)}`);
+    if (v.length > max) fail(at, `array longer than ${max}`);
+    return v.map((x, i) => item(x, `${at}[${i}]`));
+  };
+}
+
+/** Bytes as a Uint8Array (what postMessage delivers for a Uint8Array), copied out of any larger buffer. */
+const bytes: Parser<Uint8Array> = (v, at) => {
+  if (!(v instanceof Uint8Array) && Object.prototype.toString.call(v) !== '[object Uint8Array]') fail(at, `expected bytes, got ${describe(v)}`);
+  const b = v as Uint8Array;
+  if (b.byteLength > MAX_BYTES) fail(at, 'more than 1 GiB');
+  return b;
+};
+
+/** Picks the parser by a discriminating field; unknown values are rejected. */
+function tagged<T>(field: string, cases: Record<string, Parser<T>>): Parser<T> {
+  return (v, at) => {
+    if (!isRecord(v)) fail(at, `expected an object, got ${describe(v)}`);
+    const tag = v[field];
+    if (typeof tag !== 'string' || !Object.hasOwn(cases, tag)) fail(`${at}.${field}`, `unknown ${field} ${typeof tag === 'string' ? JSON.stringify(tag.slice(0, 40)) : describe(tag)}`);
+    return cases[tag](v, at);
+  };
+}
+
+const bounded = (k: keyof typeof FORM_BOUNDS): Parser<number> => num(FORM_BOUNDS[k].min, FORM_BOUNDS[k].max, FORM_BOUNDS[k].integer);
+
+const formShape: Shape<FormValues> = {
+  architecture: oneOf(CELL_TYPES),
+  hiddenSize: bounded('hiddenSize'),
+  layers: bounded('layers'),
+  embeddingSize: bounded('embeddingSize'),
+  dropout: bounded('dropout'),
+  sequenceLength: bounded('sequenceLength'),
+  batchSize: bounded('batchSize'),
+  learningRate: bounded('learningRate'),
+  gradientClip: bounded('gradientClip'),
+  tokenizer: oneOf(['char', 'bpe'] as const),
+  vocabularySize: bounded('vocabularySize'),
+  timeBudgetSeconds: bounded('timeBudgetSeconds'),
+  backend: oneOf(['auto', 'webgpu', 'cpu'] as const),
+};
+const formValues = obj<FormValues>(formShape);
+const partialFormValues: Parser<Partial<FormValues>> = obj<Partial<FormValues>>(
+  Object.fromEntries(Object.entries(formShape).map(([k, p]) => [k, optional(p as Parser<unknown>)])) as Shape<Partial<FormValues>>,
+);
+
+const backendKind = oneOf(['cpu', 'webgpu'] as const);
+const count = num(0, Number.MAX_SAFE_INTEGER, true);
+const runId = num(0, Number.MAX_SAFE_INTEGER, true);
+
+const modelConfig = obj<ModelConfig>({
+  cell: oneOf(CELL_TYPES), vocabSize: num(2, 65536, true), embedSize: num(1, 2048, true), hiddenSize: num(1, 2048, true),
+  numLayers: num(1, 4, true), dropout: num(0, 0.9),
+});
+
+const historyPoint = obj<HistoryPoint>({ step: count, trainLoss: optional(anyNum), valBpc: optional(anyNum), time: optional(anyNum) });
+
+const corpusSummary = obj<CorpusSummary>({ files: count, skipped: count, bytes: count, folders: count });
+
+const panelState = obj<PanelState>({
+  status: oneOf(['idle', 'collecting', 'training', 'stopping', 'paused', 'error'] as const),
+  message: str(),
+  backend: nullable(backendKind),
+  adapter: str(),
+  step: count,
+  parameters: count,
+  model: nullable(modelConfig),
+  corpus: nullable(corpusSummary),
+  history: arr(historyPoint, MAX_HISTORY),
+});
+
+const reportCases = {
+  started: obj<Extract<TrainingReport, { kind: 'started' }>>({
+    kind: oneOf(['started'] as const), runId, step: count, backend: backendKind, adapter: str(), config: modelConfig,
+    parameters: count, trainTokens: count, valTokens: count, resumed: bool, note: optional(str()),
+  }),
+  progress: obj<Extract<TrainingReport, { kind: 'progress' }>>({
+    kind: oneOf(['progress'] as const), runId, step: count, loss: anyNum, bitsPerChar: anyNum, tokensPerSecond: anyNum,
+    elapsedSeconds: anyNum, fraction: anyNum, etaSeconds: anyNum, epoch: count, time: anyNum,
+  }),
+  eval: obj<Extract<TrainingReport, { kind: 'eval' }>>({
+    kind: oneOf(['eval'] as const), runId, step: count, bitsPerChar: anyNum, bitsPerToken: anyNum, time: anyNum,
+  }),
+  done: obj<Extract<TrainingReport, { kind: 'done' }>>({
+    kind: oneOf(['done'] as const), runId, step: count, stepsThisRun: count, seconds: anyNum,
+    stoppedBy: oneOf(['steps', 'time', 'abort'] as const), valBitsPerChar: nullable(anyNum),
+  }),
+  error: obj<Extract<TrainingReport, { kind: 'error' }>>({
+    kind: oneOf(['error'] as const), runId, step: count, message: str(), deviceLost: bool,
+  }),
+};
+
+const trainingReport: Parser<TrainingReport> = tagged<TrainingReport>('kind', {
+  ...reportCases,
+  checkpoint: obj<Extract<TrainingReport, { kind: 'checkpoint' }>>({ kind: oneOf(['checkpoint'] as const), runId, step: count, model: bytes, optimizer: bytes }),
+});
+
+const displayReport: Parser<DisplayReport> = tagged<DisplayReport>('kind', {
+  ...reportCases,
+  checkpoint: obj<{ kind: 'checkpoint'; runId: number; step: number }>({ kind: oneOf(['checkpoint'] as const), runId, step: count }),
+});
+
+const optimConfig = obj<OptimConfig>({
+  learningRate: num(1e-7, 1), beta1: num(0, 0.999999), beta2: num(0, 0.999999999), eps: num(1e-12, 1), weightDecay: num(0, 1), clipNorm: num(0, 1e6),
+});
+
+const modelSizes = obj<ModelSizes>({
+  cell: oneOf(CELL_TYPES), hiddenSize: num(1, 2048, true), numLayers: num(1, 4, true), embedSize: num(1, 2048, true), dropout: num(0, 0.9),
+});
+
+const trainingJob = obj<TrainingJob>({
+  runId,
+  text: obj({ train: str(MAX_STRING), val: str(MAX_STRING) }),
+  model: modelSizes,
+  tokenizer: obj({ kind: oneOf(['char', 'bpe'] as const), vocabSize: num(2, 65536, true) }),
+  optim: optimConfig,
+  batch: obj({ seqLen: num(1, 2048, true), batchSize: num(1, 1024, true) }),
+  budget: obj({ maxSeconds: optional(num(0, 1e9)), maxSteps: optional(num(1, 1e12, true)) }),
+  checkpointEverySeconds: num(0.01, 1e9),
+  evalEverySeconds: num(0.01, 1e9),
+  seed: num(0, 2 ** 32 - 1, true),
+  resume: optional(obj({ model: bytes, optimizer: optional(bytes) })),
+  history: optional(arr(historyPoint, MAX_HISTORY)),
+});
+
+const gpuInfo = obj<GpuInfo>({ available: bool, adapter: str(), why: str() });
+
+const toWebview: Parser<ToWebview> = tagged<ToWebview>('type', {
+  init: obj({ type: oneOf(['init'] as const), version: num(0, 1e6, true), settings: formValues, state: panelState }),
+  state: obj({ type: oneOf(['state'] as const), state: panelState }),
+  settings: obj({ type: oneOf(['settings'] as const), settings: formValues }),
+  report: obj({ type: oneOf(['report'] as const), report: displayReport }),
+  train: obj({ type: oneOf(['train'] as const), job: trainingJob }),
+  stop: obj({ type: oneOf(['stop'] as const), runId }),
+  loseDevice: obj({ type: oneOf(['loseDevice'] as const) }),
+});
+
+const fromWebview: Parser<FromWebview> = tagged<FromWebview>('type', {
+  ready: obj({ type: oneOf(['ready'] as const), version: num(0, 1e6, true), gpu: gpuInfo }),
+  command: obj({ type: oneOf(['command'] as const), command: oneOf(['train', 'stop', 'resume', 'reset', 'export', 'import'] as const) }),
+  updateSettings: obj({ type: oneOf(['updateSettings'] as const), values: partialFormValues }),
+  report: obj({ type: oneOf(['report'] as const), report: trainingReport }),
+  log: obj({ type: oneOf(['log'] as const), level: oneOf(['info', 'warn', 'error'] as const), message: str() }),
+});
+
+/** Checks a message the webview received; throws ProtocolError when it is not a ToWebview. */
+export function parseToWebview(v: unknown): ToWebview {
+  return toWebview(v, 'message');
+}
+
+/** Checks a message the extension received; throws ProtocolError when it is not a FromWebview. */
+export function parseFromWebview(v: unknown): FromWebview {
+  return fromWebview(v, 'message');
+}
+
+/** A report as the dashboard shows it (checkpoint bytes stay with the extension). */
+export function toDisplayReport(r: TrainingReport): DisplayReport {
+  return r.kind === 'checkpoint' ? { kind: 'checkpoint', runId: r.runId, step: r.step } : r;
+}
