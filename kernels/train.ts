@@ -212,6 +212,22 @@ export async function trainLoop(
   return summary;
 }
 
+/**
+ * Lets other tasks run between steps. Node has setImmediate; in a browser (the webview) a
+ * MessageChannel message, because timers there are clamped to 4 ms when chained and throttled to
+ * once a second or less in a hidden page, which would stall training while the panel is hidden.
+ */
+let channel: MessageChannel | null = null;
+const waiting: (() => void)[] = [];
 function yieldToEventLoop(): Promise<void> {
-  return new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+  if (typeof setImmediate === 'function') return new Promise<void>((resolve) => setImmediate(resolve));
+  if (!channel) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = () => waiting.shift()?.();
+  }
+  const port = channel.port2;
+  return new Promise<void>((resolve) => {
+    waiting.push(resolve);
+    port.postMessage(0);
+  });
 }
