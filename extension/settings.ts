@@ -1,0 +1,159 @@
+// The `gatescope.*` settings, read once per use and checked: a value outside its bounds (a hand-edited
+// settings.json can hold anything) is replaced by the default and reported, never passed on. Also the
+// bridge between settings and the panel's hyperparameter form (FormValues).
+
+import * as vscode from 'vscode';
+import { CellType, DEFAULT_OPTIM, OptimConfig } from '../kernels/config';
+import { TokenizerKind } from '../kernels/dataset';
+import { ModelSizes } from '../kernels/session';
+import { FORM_BOUNDS, FormValues } from '../webview/protocol';
+import { CorpusSettings } from './corpus';
+
+export type BackendSetting = 'auto' | 'webgpu' | 'cpu';
+
+export interface Settings {
+  model: ModelSizes;
+  tokenizer: { kind: TokenizerKind; vocabSize: number };
+  batch: { seqLen: number; batchSize: number };
+  optim: OptimConfig;
+  timeBudgetSeconds: number;
+  backend: BackendSetting;
+  onPanelClosed: 'continueOnCpu' | 'pause';
+  checkpointIntervalSeconds: number;
+  evalIntervalSeconds: number;
+  validationFraction: number;
+  seed: number;
+  corpus: CorpusSettings;
+  completions: boolean;
+}
+
+interface NumberSpec { key: string; def: number; min: number; max: number; integer: boolean }
+
+/** Bounds as package.json declares them (the form bounds where the two overlap). */
+const NUMBERS: Record<string, NumberSpec> = {};
+function spec(key: string, def: number, min: number, max: number, integer: boolean): NumberSpec {
+  return (NUMBERS[key] = { key, def, min, max, integer });
+}
+const fb = (k: keyof typeof FORM_BOUNDS, key: string, def: number) => spec(key, def, FORM_BOUNDS[k].min, FORM_BOUNDS[k].max, FORM_BOUNDS[k].integer);
+const S = {
+  hiddenSize: fb('hiddenSize', 'model.hiddenSize', 128),
+  layers: fb('layers', 'model.layers', 1),
+  embeddingSize: fb('embeddingSize', 'model.embeddingSize', 64),
+  dropout: fb('dropout', 'model.dropout', 0),
+  vocabularySize: fb('vocabularySize', 'tokenizer.vocabularySize', 2048),
+  sequenceLength: fb('sequenceLength', 'training.sequenceLength', 64),
+  batchSize: fb('batchSize', 'training.batchSize', 16),
+  learningRate: fb('learningRate', 'training.learningRate', DEFAULT_OPTIM.learningRate),
+  gradientClip: fb('gradientClip', 'training.gradientClip', DEFAULT_OPTIM.clipNorm),
+  timeBudgetSeconds: fb('timeBudgetSeconds', 'training.timeBudgetSeconds', 300),
+  checkpointIntervalSeconds: spec('training.checkpointIntervalSeconds', 30, 1, 3600, false),
+  evalIntervalSeconds: spec('training.evalIntervalSeconds', 20, 1, 3600, false),
+  validationFraction: spec('training.validationFraction', 0.05, 0.01, 0.5, false),
+  seed: spec('training.seed', 1, 0, 2 ** 32 - 1, true),
+  maxFileSizeKB: spec('corpus.maxFileSizeKB', 1000, 1, 102400, true),
+  maxCorpusSizeMB: spec('corpus.maxCorpusSizeMB', 50, 1, 512, true),
+};
+
+function choice<T extends string>(cfg: vscode.WorkspaceConfiguration, key: string, values: readonly T[], def: T, problems: string[]): T {
+  const v = cfg.get<unknown>(key, def);
+  if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+  problems.push(`gatescope.${key} must be one of ${values.join(', ')} (got ${JSON.stringify(v)}); using ${def}`);
+  return def;
+}
+
+function number(cfg: vscode.WorkspaceConfiguration, s: NumberSpec, problems: string[]): number {
+  const v = cfg.get<unknown>(s.key, s.def);
+  if (typeof v === 'number' && Number.isFinite(v) && v >= s.min && v <= s.max && (!s.integer || Number.isInteger(v))) return v;
+  problems.push(`gatescope.${s.key} must be ${s.integer ? 'a whole number' : 'a number'} from ${s.min} to ${s.max} (got ${JSON.stringify(v)}); using ${s.def}`);
+  return s.def;
+}
+
+function globs(cfg: vscode.WorkspaceConfiguration, key: string, problems: string[]): string[] {
+  const v = cfg.get<unknown>(key, []);
+  if (Array.isArray(v) && v.every((g) => typeof g === 'string' && g.length > 0 && g.length < 1000) && v.length <= 1000) return v as string[];
+  problems.push(`gatescope.${key} must be a list of glob strings; ignoring it`);
+  return [];
+}
+
+/** Reads every setting; `problems` lists the values that were out of bounds and replaced. */
+export function readSettings(): { settings: Settings; problems: string[] } {
+  const cfg = vscode.workspace.getConfiguration('gatescope');
+  const p: string[] = [];
+  const include = cfg.get<unknown>('corpus.include', '**/*');
+  const settings: Settings = {
+    model: {
+      cell: choice<CellType>(cfg, 'model.architecture', ['lstm', 'gru', 'rnn'], 'lstm', p),
+      hiddenSize: number(cfg, S.hiddenSize, p),
+      numLayers: number(cfg, S.layers, p),
+      embedSize: number(cfg, S.embeddingSize, p),
+      dropout: number(cfg, S.dropout, p),
+    },
+    tokenizer: { kind: choice<TokenizerKind>(cfg, 'tokenizer.kind', ['char', 'bpe'], 'char', p), vocabSize: number(cfg, S.vocabularySize, p) },
+    batch: { seqLen: number(cfg, S.sequenceLength, p), batchSize: number(cfg, S.batchSize, p) },
+    optim: { ...DEFAULT_OPTIM, learningRate: number(cfg, S.learningRate, p), clipNorm: number(cfg, S.gradientClip, p) },
+    timeBudgetSeconds: number(cfg, S.timeBudgetSeconds, p),
+    backend: choice<BackendSetting>(cfg, 'training.backend', ['auto', 'webgpu', 'cpu'], 'auto', p),
+    onPanelClosed: choice(cfg, 'training.onPanelClosed', ['continueOnCpu', 'pause'] as const, 'continueOnCpu', p),
+    checkpointIntervalSeconds: number(cfg, S.checkpointIntervalSeconds, p),
+    evalIntervalSeconds: number(cfg, S.evalIntervalSeconds, p),
+    validationFraction: number(cfg, S.validationFraction, p),
+    seed: number(cfg, S.seed, p),
+    corpus: {
+      include: typeof include === 'string' && include.length > 0 && include.length < 1000 ? include : (p.push('gatescope.corpus.include must be a glob string; using **/*'), '**/*'),
+      exclude: globs(cfg, 'corpus.exclude', p),
+      maxFileBytes: number(cfg, S.maxFileSizeKB, p) * 1024,
+      maxCorpusBytes: number(cfg, S.maxCorpusSizeMB, p) * 1024 * 1024,
+    },
+    completions: cfg.get<unknown>('completions.enabled', false) === true,
+  };
+  return { settings, problems: p };
+}
+
+export function toFormValues(s: Settings): FormValues {
+  return {
+    architecture: s.model.cell,
+    hiddenSize: s.model.hiddenSize,
+    layers: s.model.numLayers,
+    embeddingSize: s.model.embedSize,
+    dropout: s.model.dropout,
+    sequenceLength: s.batch.seqLen,
+    batchSize: s.batch.batchSize,
+    learningRate: s.optim.learningRate,
+    gradientClip: s.optim.clipNorm,
+    tokenizer: s.tokenizer.kind,
+    vocabularySize: s.tokenizer.vocabSize,
+    timeBudgetSeconds: s.timeBudgetSeconds,
+    backend: s.backend,
+  };
+}
+
+/** The setting each form field edits. */
+export const FORM_SETTING: Record<keyof FormValues, string> = {
+  architecture: 'model.architecture',
+  hiddenSize: 'model.hiddenSize',
+  layers: 'model.layers',
+  embeddingSize: 'model.embeddingSize',
+  dropout: 'model.dropout',
+  sequenceLength: 'training.sequenceLength',
+  batchSize: 'training.batchSize',
+  learningRate: 'training.learningRate',
+  gradientClip: 'training.gradientClip',
+  tokenizer: 'tokenizer.kind',
+  vocabularySize: 'tokenizer.vocabularySize',
+  timeBudgetSeconds: 'training.timeBudgetSeconds',
+  backend: 'training.backend',
+};
+
+/**
+ * Writes form values (already checked by the protocol) to the settings, where they are set now:
+ * the workspace when a workspace value exists there, otherwise the user settings.
+ */
+export async function writeFormValues(values: Partial<FormValues>): Promise<void> {
+  const cfg = vscode.workspace.getConfiguration('gatescope');
+  for (const [field, value] of Object.entries(values) as [keyof FormValues, unknown][]) {
+    const key = FORM_SETTING[field];
+    const inspect = cfg.inspect(key);
+    const target = inspect?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await cfg.update(key, value, target);
+  }
+}
