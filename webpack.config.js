@@ -39,7 +39,8 @@ configs.push(cli);
 
 if (fs.existsSync(path.join(__dirname, 'extension', 'extension.ts'))) {
   const extension = base('extension', 'node');
-  extension.entry = { extension: './extension/extension.ts' };
+  // The CPU training worker is its own bundle: worker_threads loads it from a file.
+  extension.entry = { extension: './extension/extension.ts', trainWorker: './extension/trainWorker.ts' };
   extension.output.libraryTarget = 'commonjs2';
   extension.externals = { vscode: 'commonjs vscode' };
   configs.push(extension);
