@@ -110,7 +110,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       log.warn(`import of ${uri.toString(true)} failed: ${message}`);
-      void vscode.window.showErrorMessage(`GateScope could not import ${vscode.workspace.asRelativePath(uri)}: ${message}. The current model is kept.`);
+      void vscode.window.showErrorMessage(`GateScope could not import the model: ${message}. The current model is kept.`);
       return { ok: false, error: message };
     }
   });

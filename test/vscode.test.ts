@@ -1,0 +1,170 @@
+// GateScope in a real VS Code: code-server (VS Code 1.139 for the web) in headless Chromium, driven by
+// test/vscode/harness.ts. Three runs:
+//  1. the in-host suite (test/vscode/suite/extension.spec.ts, "@main") on the fixture workspace, with
+//     the API-consumer fixture extension loaded beside GateScope; from outside, the status bar and the
+//     notifications are watched;
+//  2. the same suite's "@many" part on a workspace of 20,000 small files;
+//  3. the packaged .vsix installed with --install-extension, used as a user would (command palette),
+//     with a screenshot of the workbench while it trains (GATESCOPE_UPDATE_SCREENSHOT=1 copies it
+//     into media/screenshot.png for the README).
+// The first run installs Chromium, Node 24 and code-server (about 3 minutes, once per machine).
+
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { makeFixtureWorkspace, makeManySmallFiles } from './vscode/fixture';
+import {
+  PROJECT_ROOT, TextWatch, ensureInstalled, installVsix, logTail, openWorkbench, runExtensionTests, screenshot, startCodeServer,
+  statusBarItemSelector, watchText, webviewFrame,
+} from './vscode/harness';
+
+const TESTS_PATH = path.join(PROJECT_ROOT, 'out', 'test', 'vscode', 'suite', 'index.js');
+const CONSUMER = path.join(PROJECT_ROOT, 'test', 'fixtures', 'api-consumer');
+const STATUS = statusBarItemSelector('gatescope.gatescope', 'gatescope.status');
+const TINY_MODEL = {
+  'gatescope.model.hiddenSize': 16,
+  'gatescope.model.embeddingSize': 8,
+  'gatescope.training.sequenceLength': 16,
+  'gatescope.training.batchSize': 4,
+  'gatescope.training.checkpointIntervalSeconds': 1,
+  'gatescope.training.evalIntervalSeconds': 2,
+  'gatescope.training.timeBudgetSeconds': 600,
+  'gatescope.training.backend': 'cpu',
+};
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
+  assert.strictEqual(r.status, 0, `${cmd} ${args.join(' ')} failed`);
+}
+
+/** Mocha's report from inside the extension host (indented lines), without the workbench's own logging. */
+function printReport(log: string[]): void {
+  for (const line of log) {
+    const m = /^\S+ ( {2,}.*)$/.exec(line);
+    if (m) console.log(`    ${m[1]}`);
+  }
+}
+
+describe('GateScope in a real VS Code (code-server)', function () {
+  this.timeout(20 * 60_000);
+  let tmp: string;
+
+  before(function () {
+    this.timeout(15 * 60_000);
+    ensureInstalled();
+    // The extension, its worker, the webview and the CLI the in-host tests compare against.
+    run('npx', ['webpack', '--mode', 'production', '--config-name', 'extension', '--config-name', 'webview', '--config-name', 'cli']);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gatescope-vscode-'));
+  });
+
+  after(function () {
+    if (tmp && this.currentTest?.state !== 'failed') fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('trains, stops, resumes, exports, imports, falls back to the CPU and serves another extension (in-host suite)', async () => {
+    const fx = makeFixtureWorkspace(path.join(tmp, 'fixture'), { settings: TINY_MODEL });
+    let status: TextWatch | null = null;
+    const r = await runExtensionTests({
+      workspace: fx.root,
+      developmentPaths: [PROJECT_ROOT, CONSUMER],
+      testsPath: TESTS_PATH,
+      extensionEnv: { GATESCOPE_TEST_GREP: '@main' },
+      during: (wb) => {
+        status = watchText(wb.page, STATUS, 200);
+      },
+    });
+    printReport(r.log);
+    const statusTexts = status ? await (status as TextWatch).stop() : [];
+    assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 120)}`);
+    const progress = statusTexts.filter((t) => /GateScope step \d+ · [\d.]+ bpc · [\d.]+k? tok\/s · (CPU|WebGPU)/.test(t));
+    console.log(`      status bar showed ${statusTexts.length} texts, e.g. ${JSON.stringify(progress[progress.length - 1])}`);
+    assert.ok(progress.length >= 2, `the status bar never showed training progress: ${JSON.stringify(statusTexts.slice(0, 20))}`);
+    assert.ok(progress.some((t) => t.includes('WebGPU')) && progress.some((t) => t.includes('CPU')), 'the status bar named both backends');
+  });
+
+  it('on 20,000 files, collection finishes, can be cancelled, and the extension host stays responsive (in-host suite)', async () => {
+    const fx = makeFixtureWorkspace(path.join(tmp, 'many'), { settings: { ...TINY_MODEL, 'gatescope.corpus.maxCorpusSizeMB': 512 }, sizeKb: 20 });
+    makeManySmallFiles(fx.root, 20_000);
+    const r = await runExtensionTests({
+      workspace: fx.root,
+      developmentPaths: [PROJECT_ROOT],
+      testsPath: TESTS_PATH,
+      extensionEnv: { GATESCOPE_TEST_GREP: '@many' },
+    });
+    printReport(r.log);
+    assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
+  });
+
+  it('the packaged .vsix (under 5 MB) installs with --install-extension, activates, trains from the command palette, and refuses a corrupted import with an error notification', async () => {
+    const vsix = path.join(tmp, 'gatescope.vsix');
+    run('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix]);
+    const size = fs.statSync(vsix).size;
+    console.log(`      gatescope.vsix: ${(size / 1024).toFixed(0)} KB`);
+    assert.ok(size < 5 * 1024 * 1024, `the .vsix is ${size} bytes`);
+    const extensionsDir = path.join(tmp, 'extensions');
+    installVsix(vsix, extensionsDir);
+    const fx = makeFixtureWorkspace(path.join(tmp, 'ui'), { settings: { ...TINY_MODEL, 'gatescope.training.backend': 'auto', 'gatescope.model.hiddenSize': 64, 'gatescope.training.evalIntervalSeconds': 3 } });
+    const server = await startCodeServer({ workspace: fx.root, extensionsDir });
+    const wb = await openWorkbench(server, { folder: fx.root, viewport: { width: 1440, height: 900 } });
+    try {
+      const { page } = wb;
+      await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      // Runs a command from the palette as a user would. Contributed commands appear in the palette a
+      // little after the workbench is drawn, so an empty search is retried.
+      const palette = async (command: string) => {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          await page.keyboard.press('F1');
+          await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+          await page.keyboard.type(command);
+          const row = page.locator('.quick-input-list .monaco-list-row').filter({ hasText: command }).first();
+          try {
+            await row.waitFor({ timeout: 3000 });
+            await row.click();
+            return;
+          } catch (e) {
+            await page.keyboard.press('Escape');
+            if (Date.now() > deadline) {
+              await screenshot(page, path.join(tmp, 'palette-failure.png'));
+              throw new Error(`the command palette has no "${command}" (screenshot ${path.join(tmp, 'palette-failure.png')})`);
+            }
+          }
+        }
+      };
+      await palette('GateScope: Train on Workspace');
+      await page.waitForFunction((sel) => /GateScope step \d+ · .*WebGPU/.test(document.querySelector(sel)?.textContent ?? ''), STATUS, { timeout: 180_000 });
+      // The panel (opened by training on WebGPU) draws its curves; let a few evaluations land.
+      const frame = webviewFrame(page, 'gatescope.gatescope');
+      await frame.locator('canvas').first().waitFor({ timeout: 60_000 });
+      await page.waitForTimeout(15_000);
+      const shot = path.join(tmp, 'screenshot.png');
+      await screenshot(page, shot);
+      if (process.env.GATESCOPE_UPDATE_SCREENSHOT === '1') fs.copyFileSync(shot, path.join(PROJECT_ROOT, 'media', 'screenshot.png'));
+      const text = await page.locator(STATUS).textContent();
+      console.log(`      status bar: ${JSON.stringify(text)}`);
+      await palette('GateScope: Stop Training');
+      await page.waitForFunction((sel) => !/WebGPU/.test(document.querySelector(sel)?.textContent ?? ''), STATUS, { timeout: 60_000 });
+      const stopped = (await page.locator(STATUS).textContent())?.trim();
+
+      // Import a corrupted file through the file dialog (code-server's simple dialog is a quick input).
+      const bad = path.join(fx.root, 'corrupted.safetensors');
+      fs.writeFileSync(bad, Buffer.concat([Buffer.from([0xff, 0xff, 0, 0, 0, 0, 0, 0]), Buffer.from('{"oops":')]));
+      await palette('GateScope: Import Model...');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(bad);
+      await page.waitForTimeout(500);
+      await page.keyboard.press('Enter');
+      const toast = page.locator('.notifications-toasts').getByText(/could not import the model: corrupted\.safetensors/i);
+      await toast.first().waitFor({ timeout: 30_000 });
+      console.log(`      notification: ${JSON.stringify((await toast.first().textContent())?.trim())}`);
+      assert.match((await toast.first().textContent()) ?? '', /current model is kept/);
+      assert.strictEqual((await page.locator(STATUS).textContent())?.trim(), stopped, 'the model changed');
+    } finally {
+      await wb.close();
+      await server.stop();
+    }
+  });
+});

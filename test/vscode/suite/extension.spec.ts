@@ -1,0 +1,288 @@
+// GateScope inside a real VS Code (code-server), run by test/vscode.test.ts through the harness. The
+// workspace is test/vscode/fixture.ts's: mixed source, a binary file, a git-ignored folder and a .env,
+// with a tiny model in .vscode/settings.json. Tests run in order and share the stored model.
+// Tags: "@main" for the fixture workspace, "@many" for the 20,000-file workspace (the harness picks).
+
+import * as assert from 'assert';
+import * as cp from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { GateScopeApi, ModelDescription, TrainingOutcome, TrainingReportEvent } from '../../../extension/api';
+import { decodeCheckpoint } from '../../../kernels/checkpoint';
+
+const ROOT = path.resolve(__dirname, '../../../..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'gatescope-host-'));
+
+type Report<K extends TrainingReportEvent['kind']> = Extract<TrainingReportEvent, { kind: K }>;
+
+async function gatescope(): Promise<GateScopeApi> {
+  const ext = vscode.extensions.getExtension<GateScopeApi>('gatescope.gatescope');
+  assert.ok(ext, 'GateScope is not loaded');
+  return ext.activate();
+}
+
+/** Resolves with the first report of `kind` that satisfies `pred` (reports before the call are missed). */
+function nextReport<K extends TrainingReportEvent['kind']>(api: GateScopeApi, kind: K, pred: (r: Report<K>) => boolean = () => true, timeoutMs = 120_000): Promise<Report<K>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { sub.dispose(); reject(new Error(`no '${kind}' report in ${timeoutMs / 1000} s`)); }, timeoutMs);
+    const sub = api.onDidReport((r) => {
+      if (r.kind === 'error') log(`error report: ${r.message}`);
+      if (r.kind === kind && pred(r as Report<K>)) {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(r as Report<K>);
+      }
+    });
+  });
+}
+
+/** Records every report from now on. */
+function record(api: GateScopeApi): { reports: TrainingReportEvent[]; dispose(): void } {
+  const reports: TrainingReportEvent[] = [];
+  const sub = api.onDidReport((r) => reports.push(r));
+  return { reports, dispose: () => sub.dispose() };
+}
+
+function log(s: string): void {
+  console.log(`      ${s}`);
+}
+
+function cli(args: string[]): unknown {
+  const r = cp.spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  assert.strictEqual(r.status, 0, `gatescope ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function workspaceDir(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'no workspace folder');
+  return folder.uri.fsPath;
+}
+
+async function model(api: GateScopeApi): Promise<ModelDescription> {
+  const m = await api.describeModel();
+  assert.ok(m, 'no stored model');
+  return m;
+}
+
+async function setSetting(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration('gatescope').update(key, value, vscode.ConfigurationTarget.Workspace);
+}
+
+/** Asks the panel to go away: the webview view is disposed (what the user does by closing it). */
+async function closePanel(): Promise<void> {
+  await vscode.commands.executeCommand('gatescope.panel.removeView');
+}
+
+describe('GateScope in VS Code @main', function () {
+  let api: GateScopeApi;
+
+  before(async () => {
+    api = await gatescope();
+  });
+
+  it('Train on Workspace trains a tiny model on the text files only, checkpoints it and shows progress', async () => {
+    const checkpoint = nextReport(api, 'checkpoint', (r) => r.step >= 3);
+    const progress = nextReport(api, 'progress');
+    await vscode.commands.executeCommand('gatescope.train');
+    const p = await progress;
+    log(`progress: step ${p.step}, ${p.bitsPerChar.toFixed(3)} bpc, ${p.tokensPerSecond.toFixed(0)} tok/s`);
+    await checkpoint;
+    const outcome = (await vscode.commands.executeCommand('gatescope.stop')) as TrainingOutcome;
+    assert.strictEqual(outcome.stoppedBy, 'abort');
+    const m = await model(api);
+    assert.ok(fs.existsSync(m.checkpointPath), `no checkpoint at ${m.checkpointPath}`);
+    assert.strictEqual(m.step, outcome.step);
+    assert.ok(m.checkpointPath.includes('gatescope.gatescope'), `the checkpoint is not in the extension's storage: ${m.checkpointPath}`);
+    // The char tokenizer holds every character of the text it was built from: the markers' unique
+    // characters prove that the git-ignored files, the .env file and the binary file were never read.
+    const ck = decodeCheckpoint(fs.readFileSync(m.checkpointPath));
+    const chars = new Set((ck.tokenizer as { chars: string[] }).chars);
+    for (const c of ['Ж', 'Щ', 'Ѫ']) assert.ok(!chars.has(c), `the model saw ${c}: a file that must be skipped was read`);
+    assert.ok(chars.has('{') && chars.has('d'), 'the source files were read');
+    log(`checkpoint: step ${m.step}, ${chars.size} distinct characters, ${m.checkpointPath}`);
+  });
+
+  it('Stop and Resume continue the step count and the loss history', async () => {
+    const before = await model(api);
+    const started = nextReport(api, 'started');
+    const later = nextReport(api, 'checkpoint', (r) => r.step >= before.step + 3);
+    await vscode.commands.executeCommand('gatescope.resume');
+    const s = await started;
+    assert.strictEqual(s.step, before.step, 'Resume starts where the stored model stopped');
+    assert.strictEqual(s.resumed, true);
+    await later;
+    const outcome = (await vscode.commands.executeCommand('gatescope.stop')) as TrainingOutcome;
+    const after = await model(api);
+    assert.ok(after.step > before.step + 2, `${before.step} → ${after.step}`);
+    assert.strictEqual(after.step, outcome.step);
+    assert.ok(after.history.length >= before.history.length, 'the loss history is kept');
+    log(`resumed at step ${s.step}, stopped at ${after.step}`);
+  });
+
+  it('Export writes a file that loads back; importing a corrupted file shows an error and keeps the model', async () => {
+    const m = await model(api);
+    const out = vscode.Uri.file(path.join(TMP, 'exported.safetensors'));
+    await vscode.commands.executeCommand('gatescope.export', out);
+    const exported = decodeCheckpoint(fs.readFileSync(out.fsPath));
+    assert.strictEqual(exported.step, m.step);
+    const ok = (await vscode.commands.executeCommand('gatescope.import', out)) as { ok: boolean; error: string };
+    assert.deepStrictEqual(ok, { ok: true, error: '' });
+    assert.strictEqual((await model(api)).step, m.step);
+
+    const stored = fs.readFileSync(m.checkpointPath);
+    const bad = Buffer.from(fs.readFileSync(out.fsPath));
+    bad.writeBigUInt64LE(BigInt(bad.length * 4), 0); // header longer than the file
+    const badUri = vscode.Uri.file(path.join(TMP, 'corrupted.safetensors'));
+    fs.writeFileSync(badUri.fsPath, bad);
+    const refused = (await vscode.commands.executeCommand('gatescope.import', badUri)) as { ok: boolean; error: string };
+    assert.strictEqual(refused.ok, false);
+    assert.match(refused.error, /header|length|larger|truncated/i);
+    assert.ok(fs.readFileSync(m.checkpointPath).equals(stored), 'the stored model changed');
+    log(`corrupted import refused: ${refused.error}`);
+  });
+
+  it('trains on WebGPU in the panel and on the CPU worker; both checkpoints load in the CLI', async () => {
+    const results: Record<string, { step: number; file: string; adapter: string }> = {};
+    for (const backend of ['webgpu', 'cpu'] as const) {
+      await vscode.commands.executeCommand('gatescope.reset', { force: true });
+      const started = nextReport(api, 'started');
+      await api.startTraining({ backend, maxSteps: 12 });
+      const s = await started;
+      assert.strictEqual(s.backend, backend);
+      const outcome = await api.whenStopped();
+      assert.strictEqual(outcome?.stoppedBy, 'steps', JSON.stringify(outcome));
+      const m = await model(api);
+      assert.strictEqual(m.step, 12);
+      const file = path.join(TMP, `${backend}.safetensors`);
+      fs.copyFileSync(m.checkpointPath, file);
+      results[backend] = { step: m.step, file, adapter: s.adapter };
+    }
+    const evals = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, cli(['eval', r.file, workspaceDir(), '--json']) as { bitsPerChar: number }]));
+    log(`WebGPU (${results.webgpu.adapter}): ${evals.webgpu.bitsPerChar.toFixed(5)} bpc; CPU (${results.cpu.adapter}): ${evals.cpu.bitsPerChar.toFixed(5)} bpc`);
+    for (const e of Object.values(evals)) assert.ok(Number.isFinite(e.bitsPerChar) && e.bitsPerChar > 0 && e.bitsPerChar < 8);
+    // Same seed, same text, same steps: the two backends agree to float32 rounding.
+    assert.ok(Math.abs(evals.webgpu.bitsPerChar - evals.cpu.bitsPerChar) < 1e-3, 'the WebGPU and CPU models differ');
+  });
+
+  it('closing the panel during WebGPU training continues on the CPU from the last checkpoint', async () => {
+    await vscode.commands.executeCommand('gatescope.reset', { force: true });
+    const rec = record(api);
+    try {
+      await api.startTraining({ backend: 'webgpu' });
+      await nextReport(api, 'checkpoint', (r) => r.step >= 4);
+      await closePanel();
+      const cpuStart = await nextReport(api, 'started', (r) => r.backend === 'cpu');
+      const checkpoints = rec.reports.filter((r): r is Report<'checkpoint'> => r.kind === 'checkpoint');
+      const lastGpuCheckpoint = checkpoints[checkpoints.length - 1].step;
+      assert.strictEqual(cpuStart.step, lastGpuCheckpoint, 'the CPU continues from the last checkpoint');
+      assert.strictEqual(cpuStart.resumed, true);
+      await nextReport(api, 'checkpoint', (r) => r.step >= cpuStart.step + 3);
+      await api.stopTraining();
+      const steps = rec.reports.filter((r): r is Report<'checkpoint'> => r.kind === 'checkpoint').map((r) => r.step);
+      for (let i = 1; i < steps.length; i++) assert.ok(steps[i] >= steps[i - 1], `checkpoint steps go back: ${steps.join(', ')}`);
+      log(`WebGPU checkpoints up to step ${lastGpuCheckpoint}, CPU from step ${cpuStart.step} to ${(await model(api)).step}`);
+    } finally {
+      rec.dispose();
+    }
+  });
+
+  it('with onPanelClosed = pause, closing the panel pauses at the last checkpoint and Resume continues', async () => {
+    await setSetting('training.onPanelClosed', 'pause');
+    const rec = record(api);
+    try {
+      await vscode.commands.executeCommand('gatescope.reset', { force: true });
+      await vscode.commands.executeCommand('gatescope.showPanel');
+      await api.startTraining({ backend: 'webgpu' });
+      await nextReport(api, 'checkpoint', (r) => r.step >= 3);
+      await closePanel();
+      const outcome = await api.whenStopped();
+      assert.strictEqual(outcome?.stoppedBy, 'paused');
+      const m = await model(api);
+      assert.strictEqual(outcome.step, m.step);
+      const started = nextReport(api, 'started');
+      await api.startTraining({ resume: true, backend: 'cpu', maxSteps: m.step + 3 });
+      assert.strictEqual((await started).step, m.step);
+      await api.whenStopped();
+      assert.strictEqual((await model(api)).step, m.step + 3);
+    } finally {
+      rec.dispose();
+      await setSetting('training.onPanelClosed', undefined);
+    }
+  });
+
+  it('another extension uses the exported API: it trains, receives reports, and gets the CLI\'s predictions and activations', async () => {
+    await vscode.commands.executeCommand('gatescope.reset', { force: true });
+    const text = 'export function ';
+    const r = (await vscode.commands.executeCommand('apiConsumer.run', { maxSteps: 10, text, topK: 5, layer: 0 })) as {
+      apiVersion: number; kinds: Record<string, number>; steps: number[]; outcome: TrainingOutcome; model: ModelDescription;
+      predictions: { id: number; token: string; probability: number }[];
+      activations: { tokens: string[]; hidden: number[][]; cell: number[][] | null; gates: Record<string, number[][]> | null };
+    };
+    assert.strictEqual(r.apiVersion, 1);
+    assert.ok(r.kinds.started === 1 && r.kinds.done === 1 && r.kinds.checkpoint >= 1, JSON.stringify(r.kinds));
+    assert.strictEqual(r.outcome.step, 10);
+    const file = path.join(TMP, 'api.safetensors');
+    fs.copyFileSync(r.model.checkpointPath, file);
+    const predicted = cli(['predict', file, '--text', text, '--top-k', '5', '--json']) as { predictions: { id: number; token: string; probability: number }[] };
+    assert.deepStrictEqual(r.predictions.map((p) => [p.id, p.token]), predicted.predictions.map((p) => [p.id, p.token]));
+    r.predictions.forEach((p, i) => assert.ok(Math.abs(p.probability - predicted.predictions[i].probability) < 1e-6));
+    const acts = cli(['activations', file, '--text', text, '--layer', '0', '--json']) as typeof r.activations;
+    assert.deepStrictEqual(r.activations.tokens, acts.tokens);
+    const close = (a: number[][], b: number[][], what: string) => {
+      assert.strictEqual(a.length, b.length, what);
+      a.forEach((row, t) => row.forEach((v, j) => assert.ok(Math.abs(v - b[t][j]) < 1e-6, `${what}[${t}][${j}]: ${v} vs ${b[t][j]}`)));
+    };
+    close(r.activations.hidden, acts.hidden, 'hidden');
+    close(r.activations.cell!, acts.cell!, 'cell');
+    for (const g of ['i', 'f', 'g', 'o']) close(r.activations.gates![g], acts.gates![g], `gate ${g}`);
+    log(`API: ${JSON.stringify(r.kinds)}; top prediction after ${JSON.stringify(text)}: ${JSON.stringify(r.predictions[0].token)} (${r.predictions[0].probability.toFixed(3)})`);
+  });
+});
+
+describe('GateScope on 20,000 files @many', function () {
+  let api: GateScopeApi;
+
+  before(async () => {
+    api = await gatescope();
+  });
+
+  it('collection can be cancelled', async () => {
+    const t0 = Date.now();
+    const run = api.startTraining({ backend: 'cpu' });
+    await new Promise((r) => setTimeout(r, 500));
+    const tStop = Date.now();
+    await vscode.commands.executeCommand('gatescope.stop');
+    await assert.rejects(run, (e: Error) => e instanceof vscode.CancellationError || /cancel/i.test(e.message));
+    log(`cancelled after ${tStop - t0} ms; the collection ended ${Date.now() - tStop} ms after Stop`);
+    assert.ok(Date.now() - tStop < 3000, 'cancelling took too long');
+    assert.strictEqual(await api.describeModel(), null);
+  });
+
+  it('collection finishes and the extension host answers commands within 200 ms meanwhile', async () => {
+    let worst = 0, calls = 0;
+    let collecting = true;
+    const probe = (async () => {
+      while (collecting) {
+        const t = performance.now();
+        await vscode.commands.executeCommand('gatescope.describeModel');
+        worst = Math.max(worst, performance.now() - t);
+        calls++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const t0 = Date.now();
+    const started = nextReport(api, 'started', () => true, 600_000);
+    await api.startTraining({ backend: 'cpu', maxSteps: 2 });
+    collecting = false;
+    await probe;
+    const s = await started;
+    log(`collected and tokenized in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${s.trainTokens + s.valTokens} tokens; ${calls} commands, slowest ${worst.toFixed(0)} ms`);
+    assert.ok(calls >= 5, `only ${calls} commands ran during collection`);
+    assert.ok(worst < 200, `a command took ${worst.toFixed(0)} ms`);
+    await api.whenStopped();
+  });
+});
