@@ -9,6 +9,7 @@ import { atomicWriteFile, readFileLimited } from '../kernels/node/atomicWrite';
 import { MAX_CHECKPOINT_BYTES } from '../kernels/node/checkpointFiles';
 import { API_VERSION, GateScopeApi, ModelDescription } from './api';
 import { TrainingController } from './controller';
+import { GateScopeCompletions } from './completions';
 import { ModelInference } from './inference';
 import { ModelStore, checkModelBytes } from './store';
 
@@ -31,6 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
   controller = ctl;
   context.subscriptions.push(ctl);
   const inference = new ModelInference(store);
+  context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new GateScopeCompletions(inference, log)));
   log.info(`GateScope ${context.extension.packageJSON.version} activated; the model lives in ${storageDir}`);
 
   /** A command that reports its errors to the user; its result goes back to executeCommand. */

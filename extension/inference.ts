@@ -39,6 +39,22 @@ export class ModelInference {
     return session.predict(state, Math.min(k, session.vocabSize)).map((p) => ({ id: p.id, token: tokenizer.tokenLabel(p.id), probability: p.probability }));
   }
 
+  /** Greedy continuation of `prefix` up to the end of its line (at most maxTokens tokens). */
+  async continueLine(prefix: string, maxTokens: number): Promise<string> {
+    const { session, tokenizer } = await this.model();
+    const state = session.newState();
+    session.feedMany(state, tokenizer.encode(prefix.length ? prefix : '\n'));
+    const decoder = tokenizer.createDecoder();
+    let out = '';
+    for (let i = 0; i < maxTokens; i++) {
+      const [id] = session.greedy(state, 1);
+      out += decoder.push(id);
+      const nl = out.indexOf('\n');
+      if (nl >= 0) return out.slice(0, nl);
+    }
+    return out + decoder.flush();
+  }
+
   async activations(text: string, layer: number): Promise<LayerActivations> {
     check(typeof text === 'string' && text.length > 0, 'text must be a non-empty string');
     const { session, tokenizer } = await this.model();
