@@ -21,6 +21,10 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Run from `npm test`, the environment holds the outer npm's npm_config_* settings (its user agent names
+# Node 20, which code-server's postinstall reads as the Node version): clear them for these installs.
+for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
+
 rm -rf "$root" && mkdir -p "$root/node" "$root/code-server"
 # Each folder gets its own package.json, or npm would walk up and install into the project.
 echo '{"private":true}' > "$root/node/package.json"
