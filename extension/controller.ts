@@ -127,6 +127,7 @@ export class TrainingController implements vscode.Disposable {
     this.setState({ status: 'collecting', message: 'Reading the workspace…' });
     let corpus;
     const collecting = (this.collecting = new vscode.CancellationTokenSource());
+    void this.updateContext();
     try {
       corpus = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'GateScope: reading the workspace', cancellable: true },
@@ -148,6 +149,7 @@ export class TrainingController implements vscode.Disposable {
     } finally {
       collecting.dispose();
       this.collecting = null;
+      void this.updateContext();
     }
     this.setState({ corpus: { files: corpus.files.length, skipped: corpus.skipped.length, bytes: corpus.bytes, folders: corpus.folders } });
     if (!corpus.text.length) {
@@ -419,7 +421,7 @@ export class TrainingController implements vscode.Disposable {
   }
 
   private async updateContext(): Promise<void> {
-    await vscode.commands.executeCommand('setContext', 'gatescope.training', this.run !== null);
+    await vscode.commands.executeCommand('setContext', 'gatescope.training', this.isTraining);
     await vscode.commands.executeCommand('setContext', 'gatescope.hasModel', this.store.exists());
   }
 

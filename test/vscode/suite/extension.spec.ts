@@ -168,6 +168,19 @@ describe('GateScope in VS Code @main', function () {
     assert.ok(Math.abs(evals.webgpu.bitsPerChar - evals.cpu.bitsPerChar) < 1e-3, 'the WebGPU and CPU models differ');
   });
 
+  it('the panel keeps training on WebGPU while it is hidden', async () => {
+    await vscode.commands.executeCommand('gatescope.reset', { force: true });
+    await api.startTraining({ backend: 'webgpu' });
+    const first = await nextReport(api, 'checkpoint', (r) => r.step >= 2);
+    await vscode.commands.executeCommand('workbench.action.closeSidebar');
+    const hidden = Date.now();
+    const later = await nextReport(api, 'checkpoint', (r) => r.step >= first.step + 20, 60_000);
+    log(`hidden for ${((Date.now() - hidden) / 1000).toFixed(1)} s: step ${first.step} → ${later.step}, still on ${(await model(api)).trainingOn}`);
+    assert.strictEqual((await model(api)).trainingOn, 'webgpu');
+    await api.stopTraining();
+    await vscode.commands.executeCommand('gatescope.showPanel');
+  });
+
   it('closing the panel during WebGPU training continues on the CPU from the last checkpoint', async () => {
     await vscode.commands.executeCommand('gatescope.reset', { force: true });
     const rec = record(api);
