@@ -129,6 +129,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
 
   await ctl.init();
 
+  // Fault injection for the in-VS-Code tests only: destroys the panel's GPU device mid-training.
+  if (context.extensionMode === vscode.ExtensionMode.Test) {
+    context.subscriptions.push(vscode.commands.registerCommand('gatescope.test.loseGpuDevice', () => ctl.panel.post({ type: 'loseDevice' })));
+  }
+
   // Not in the command palette: for other extensions and scripts, `executeCommand('gatescope.describeModel')`.
   context.subscriptions.push(vscode.commands.registerCommand('gatescope.describeModel', () => describeModel()));
 

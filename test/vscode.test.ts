@@ -138,6 +138,12 @@ describe('GateScope in a real VS Code (code-server)', function () {
       // The panel (opened by training on WebGPU) draws its curves; let a few evaluations land.
       const frame = webviewFrame(page, 'gatescope.gatescope');
       await frame.locator('canvas').first().waitFor({ timeout: 60_000 });
+      // An editor beside the panel, as a user would have it.
+      await page.keyboard.press('Control+P');
+      await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+      await page.keyboard.type(path.basename(fx.sourceFiles[0]));
+      await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Enter');
       await page.waitForTimeout(15_000);
       const shot = path.join(tmp, 'screenshot.png');
       await screenshot(page, shot);
@@ -154,11 +160,24 @@ describe('GateScope in a real VS Code (code-server)', function () {
       await palette('GateScope: Import Model...');
       const input = page.locator('.quick-input-widget input');
       await input.waitFor({ state: 'visible' });
-      await input.fill(bad);
-      await page.waitForTimeout(500);
-      await page.keyboard.press('Enter');
       const toast = page.locator('.notifications-toasts').getByText(/could not import the model: corrupted\.safetensors/i);
-      await toast.first().waitFor({ timeout: 30_000 });
+      // The simple file dialog fills in the active editor's folder once it is ready; type the path
+      // after that, and again if the dialog replaced it, until it accepts the file.
+      await page.waitForFunction(() => ((document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value ?? '').length > 0);
+      for (let i = 0; i < 5 && !(await toast.count()); i++) {
+        if (await input.isVisible()) {
+          if ((await input.inputValue()) !== bad) await input.fill(bad);
+          await page.waitForTimeout(300);
+          await page.keyboard.press('Enter');
+        }
+        await page.waitForTimeout(2000);
+      }
+      try {
+        await toast.first().waitFor({ timeout: 30_000 });
+      } catch (e) {
+        await screenshot(page, path.join(tmp, 'import-failure.png'));
+        throw new Error(`no error notification after importing a corrupted file (screenshot ${path.join(tmp, 'import-failure.png')})`);
+      }
       console.log(`      notification: ${JSON.stringify((await toast.first().textContent())?.trim())}`);
       assert.match((await toast.first().textContent()) ?? '', /current model is kept/);
       assert.strictEqual((await page.locator(STATUS).textContent())?.trim(), stopped, 'the model changed');

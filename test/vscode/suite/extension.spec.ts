@@ -203,6 +203,25 @@ describe('GateScope in VS Code @main', function () {
     }
   });
 
+  it('a GPU device lost during WebGPU training also continues on the CPU from the last checkpoint', async () => {
+    await vscode.commands.executeCommand('gatescope.reset', { force: true });
+    const rec = record(api);
+    try {
+      await api.startTraining({ backend: 'webgpu' });
+      await nextReport(api, 'checkpoint', (r) => r.step >= 3);
+      const cpuStarted = nextReport(api, 'started', (r) => r.backend === 'cpu');
+      await vscode.commands.executeCommand('gatescope.test.loseGpuDevice');
+      const cpuStart = await cpuStarted;
+      const checkpoints = rec.reports.filter((r): r is Report<'checkpoint'> => r.kind === 'checkpoint');
+      assert.strictEqual(cpuStart.step, checkpoints[checkpoints.length - 1].step);
+      await nextReport(api, 'checkpoint', (r) => r.step >= cpuStart.step + 2);
+      await api.stopTraining();
+      log(`device lost; the CPU continued from step ${cpuStart.step}`);
+    } finally {
+      rec.dispose();
+    }
+  });
+
   it('with onPanelClosed = pause, closing the panel pauses at the last checkpoint and Resume continues', async () => {
     await setSetting('training.onPanelClosed', 'pause');
     const rec = record(api);
