@@ -269,7 +269,7 @@ export class Dashboard implements ControllerUi {
     const l = this.live;
     const status = s ? STATUS_TEXT[s.status] : 'Waiting for the extension…';
     setText(this.el.status, status);
-    setText(this.el.statusMessage, s?.message ? `— ${s.message}` : '');
+    setText(this.el.statusMessage, s?.message ?? '');
     this.el.ring.hidden = !s || !(s.status === 'collecting' || s.status === 'training' || s.status === 'stopping');
 
     const enabled = enabledCommands(s);
