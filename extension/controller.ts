@@ -42,6 +42,8 @@ interface ActiveRun {
   saving: Promise<void>;
   lastCheckpointStep: number;
   stopping: boolean;
+  /** Set while a lost runner is being replaced (a closed panel and its error report both say so). */
+  recovering: boolean;
   lastFraction: number;
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
 }
@@ -174,12 +176,12 @@ export class TrainingController implements vscode.Disposable {
       history,
     };
     if (!resume) this.setState({ history: [], step: 0 });
+    // Reports arrive asynchronously (worker and webview messages), so the run is in place before the first.
     const run: ActiveRun = {
-      id: job.runId, runner: null as unknown as Runner, job, settings, startedAtMs: Date.now(),
-      started: deferred(), finished: deferred(), saving: Promise.resolve(), lastCheckpointStep: -1, stopping: false, lastFraction: 0,
+      id: job.runId, runner: this.launch(job, backend), job, settings, startedAtMs: Date.now(),
+      started: deferred(), finished: deferred(), saving: Promise.resolve(), lastCheckpointStep: -1, stopping: false, recovering: false, lastFraction: 0,
     };
     this.run = run;
-    run.runner = this.launch(run, backend);
     this.setState({ status: 'training', message: `Training on ${BACKEND_LABEL[backend]}…`, backend });
     await this.updateContext();
     void vscode.window.withProgress(
@@ -203,15 +205,15 @@ export class TrainingController implements vscode.Disposable {
     return 'cpu';
   }
 
-  private launch(run: ActiveRun, backend: BackendKind): Runner {
-    const id = run.id;
+  private launch(job: TrainingJob, backend: BackendKind): Runner {
+    const id = job.runId;
     const events: RunnerEvents = {
       report: (r) => this.onReport(id, r),
       lost: (reason) => void this.onRunnerLost(id, reason),
     };
-    this.log.info(`run ${id}: training on ${BACKEND_LABEL[backend]}${run.job.resume ? ' from the stored checkpoint' : ' a new model'} (budget ${run.job.budget.maxSeconds ?? '∞'} s${run.job.budget.maxSteps ? `, ${run.job.budget.maxSteps} steps` : ''})`);
-    if (backend === 'cpu') return new CpuRunner(path.join(this.extensionPath, 'dist', 'trainWorker.js'), run.job, events);
-    return new WebviewRunner((m) => this.panel.post(m), id, run.job, events);
+    this.log.info(`run ${id}: training on ${BACKEND_LABEL[backend]}${job.resume ? ' from the stored checkpoint' : ' a new model'} (budget ${job.budget.maxSeconds ?? '∞'} s${job.budget.maxSteps ? `, ${job.budget.maxSteps} steps` : ''})`);
+    if (backend === 'cpu') return new CpuRunner(path.join(this.extensionPath, 'dist', 'trainWorker.js'), job, events);
+    return new WebviewRunner((m) => this.panel.post(m), id, job, events);
   }
 
   /** Stops the current run; resolves once its final checkpoint is written. */
@@ -313,7 +315,8 @@ export class TrainingController implements vscode.Disposable {
   /** The runner went away mid-run: continue on the CPU from the last checkpoint, or pause. */
   private async onRunnerLost(runId: number, reason: string): Promise<void> {
     const run = this.run;
-    if (!run || run.id !== runId) return;
+    if (!run || run.id !== runId || run.recovering) return;
+    run.recovering = true;
     await run.saving;
     if (run.runner.kind !== 'webgpu' || run.stopping) {
       await this.fail(run, reason);
@@ -337,7 +340,9 @@ export class TrainingController implements vscode.Disposable {
     };
     run.id = job.runId;
     run.job = job;
-    run.runner = this.launch(run, 'cpu');
+    run.runner = this.launch(job, 'cpu');
+    run.recovering = false;
+    if (run.stopping) run.runner.stop(); // Stop was asked for while the CPU runner was being set up
     this.setState({ backend: 'cpu', message: `Continuing on the CPU from step ${fromStep} (${reason})` });
     void vscode.window.showWarningMessage(`GateScope: ${reason}. Training continues on the CPU from the last checkpoint (step ${fromStep}).`);
   }
