@@ -32,7 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
   controller = ctl;
   context.subscriptions.push(ctl);
   const inference = new ModelInference(store);
-  context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new GateScopeCompletions(inference, log)));
+  context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], new GateScopeCompletions(inference, log)));
   log.info(`GateScope ${context.extension.packageJSON.version} activated; the model lives in ${storageDir}`);
 
   /** A command that reports its errors to the user; its result goes back to executeCommand. */

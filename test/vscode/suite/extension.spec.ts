@@ -273,6 +273,32 @@ describe('GateScope in VS Code @main', function () {
     for (const g of ['i', 'f', 'g', 'o']) close(r.activations.gates![g], acts.gates![g], `gate ${g}`);
     log(`API: ${JSON.stringify(r.kinds)}; top prediction after ${JSON.stringify(text)}: ${JSON.stringify(r.predictions[0].token)} (${r.predictions[0].probability.toFixed(3)})`);
   });
+  it('offers the model\'s continuation as an inline completion, which Tab-accept inserts', async () => {
+    await vscode.commands.executeCommand('gatescope.reset', { force: true });
+    await api.startTraining({ backend: 'cpu', maxSteps: 4000 });
+    await api.whenStopped();
+    log(`predictions: ${JSON.stringify(await api.predictNext('export function ', 3))}`);
+    await vscode.workspace.getConfiguration('gatescope').update('completions.enabled', true, vscode.ConfigurationTarget.Workspace);
+    try {
+      const doc = await vscode.workspace.openTextDocument({ language: 'typescript', content: 'export function ' });
+      const editor = await vscode.window.showTextDocument(doc);
+      const end = doc.lineAt(0).range.end;
+      editor.selection = new vscode.Selection(end, end);
+      let text = doc.getText();
+      for (let i = 0; i < 20 && text === 'export function '; i++) {
+        await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+        await new Promise((r) => setTimeout(r, 500));
+        await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+        text = doc.getText();
+      }
+      log(`accepted completion: ${JSON.stringify(text)}`);
+      assert.ok(text.startsWith('export function ') && text.length > 'export function '.length, 'no completion was inserted');
+      assert.ok(!text.includes('\n'), 'a completion stops at the end of the line');
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    } finally {
+      await vscode.workspace.getConfiguration('gatescope').update('completions.enabled', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });
 
 describe('GateScope on 20,000 files @many', function () {
