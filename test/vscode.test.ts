@@ -97,7 +97,7 @@ describe('GateScope in a real VS Code (code-server)', function () {
     assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
   });
 
-  it('the packaged .vsix (under 5 MB) installs with --install-extension, activates, trains from the command palette, and refuses a corrupted import with an error notification', async () => {
+  it('the packaged .vsix (under 5 MB) installs with --install-extension, activates, trains from the command palette, refuses a corrupted import with an error notification, and resumes after a window reload', async () => {
     const vsix = path.join(tmp, 'gatescope.vsix');
     run('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix]);
     const size = fs.statSync(vsix).size;
@@ -181,6 +181,19 @@ describe('GateScope in a real VS Code (code-server)', function () {
       console.log(`      notification: ${JSON.stringify((await toast.first().textContent())?.trim())}`);
       assert.match((await toast.first().textContent()) ?? '', /current model is kept/);
       assert.strictEqual((await page.locator(STATUS).textContent())?.trim(), stopped, 'the model changed');
+
+      // Reload the window (a new extension host), then Resume: the step count goes on from where it stopped.
+      const stoppedStep = Number(/step (\d+)/.exec(stopped ?? '')?.[1]);
+      assert.ok(stoppedStep > 0, `no step in ${JSON.stringify(stopped)}`);
+      await page.reload({ waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      await palette('GateScope: Resume Training');
+      await page.waitForFunction(([sel, n]) => {
+        const m = /GateScope step (\d+) · .*(WebGPU|CPU)/.exec(document.querySelector(sel as string)?.textContent ?? '');
+        return m !== null && Number(m[1]) > (n as number);
+      }, [STATUS, stoppedStep] as const, { timeout: 120_000 });
+      console.log(`      after a reload, Resume went on from step ${stoppedStep}: ${JSON.stringify((await page.locator(STATUS).textContent())?.trim())}`);
+      await palette('GateScope: Stop Training');
     } finally {
       await wb.close();
       await server.stop();
