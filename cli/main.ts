@@ -12,13 +12,13 @@ import { CpuBackend } from '../kernels/cpu/backend';
 import { createNodeGpuContext } from '../kernels/node/webgpu';
 import { GpuContext } from '../kernels/webgpu/context';
 import { WebGpuBackend } from '../kernels/webgpu/backend';
-import { HistoryPoint, ModelCheckpoint } from '../kernels/checkpoint';
+import { HistoryPoint, ModelCheckpoint, checkpointTokenizer } from '../kernels/checkpoint';
 import { TokenizerKind, buildTokenizer, splitTrainVal, tokenize } from '../kernels/dataset';
 import { GateScopeError, check } from '../kernels/errors';
 import { InferenceSession, LayerTrace } from '../kernels/infer';
 import { initParams } from '../kernels/params';
 import { Rng } from '../kernels/rng';
-import { Tokenizer, tokenizerFromJSON } from '../kernels/tokenizer';
+import { Tokenizer } from '../kernels/tokenizer';
 import { EvalResult, charsPerTokenTable, evaluate, trainLoop } from '../kernels/train';
 import { loadCheckpointFile, loadOptimizerFile, saveCheckpointFiles } from '../kernels/node/checkpointFiles';
 import { DEFAULT_CORPUS_OPTIONS, formatBytes, readCorpus } from './corpus';
@@ -203,7 +203,7 @@ async function train(argv: string[]): Promise<void> {
 
   let tokenizer: Tokenizer;
   if (resumed) {
-    tokenizer = checkpointTokenizer(resumed, resumePath!, 'it cannot be trained further; train a new model');
+    tokenizer = checkpointTokenizer(resumed, `checkpoint ${resumePath}`, 'it cannot be trained further; train a new model');
   } else {
     const t0 = performance.now();
     tokenizer = buildTokenizer(split.train, { kind: tokKind, vocabSize: tokKind === 'bpe' ? bpeVocab : undefined });
@@ -291,14 +291,6 @@ async function train(argv: string[]): Promise<void> {
   }
 }
 
-/** The tokenizer saved in a checkpoint, checked against the model's vocabulary. */
-function checkpointTokenizer(ck: ModelCheckpoint, file: string, consequence = 'it cannot turn text into tokens'): Tokenizer {
-  check(ck.tokenizer !== undefined, `checkpoint ${file} has no tokenizer (a bare PyTorch state dict?); ${consequence}`);
-  const tokenizer = tokenizerFromJSON(ck.tokenizer);
-  check(tokenizer.vocabSize === ck.config.vocabSize, `checkpoint ${file}: tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${ck.config.vocabSize}`);
-  return tokenizer;
-}
-
 function countParams(p: Map<string, ArrayLike<number>>): string {
   let n = 0;
   for (const v of p.values()) n += v.length;
@@ -335,7 +327,7 @@ async function sample(argv: string[]): Promise<void> {
   } as const);
   check(positionals.length === 1, 'usage: gatescope sample CHECKPOINT [--prime TEXT] [--length N] [--temperature T] [--top-k K] [--beam N]');
   const ck = await loadCheckpointFile(positionals[0]);
-  const tokenizer = checkpointTokenizer(ck, positionals[0]);
+  const tokenizer = checkpointTokenizer(ck, `checkpoint ${positionals[0]}`);
   const length = int(o, 'length', 300, 1, 100000);
   const temperature = num(o, 'temperature', 0.8);
   check(temperature >= 0 && temperature <= 100, `--temperature must be from 0 to 100, got ${temperature}`);
@@ -362,7 +354,7 @@ async function evalCommand(argv: string[]): Promise<void> {
   check(positionals.length === 2, 'usage: gatescope eval CHECKPOINT DIR [--json]');
   const [ckPath, dir] = positionals;
   const ck = await loadCheckpointFile(ckPath);
-  const tokenizer = checkpointTokenizer(ck, ckPath);
+  const tokenizer = checkpointTokenizer(ck, `checkpoint ${ckPath}`);
   const seqLen = int(o, 'seq', 64, 1, 2048);
   const batchSize = int(o, 'batch', 32, 1, 1024);
   const corpus = readCorpus(dir, {
@@ -422,7 +414,7 @@ async function loadForText(positionals: string[], o: { text?: string; file?: str
   check(positionals.length === 1, usage);
   const text = await inputText(o, usage);
   const ck = await loadCheckpointFile(positionals[0]);
-  const tokenizer = checkpointTokenizer(ck, positionals[0]);
+  const tokenizer = checkpointTokenizer(ck, `checkpoint ${positionals[0]}`);
   const ids = tokenizer.encode(text);
   const labels = Array.from(ids, (id) => tokenizer.tokenLabel(id));
   return { ck, tokenizer, ids, labels, session: new InferenceSession(ck.config, ck.params) };

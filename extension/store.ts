@@ -6,11 +6,10 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { ModelCheckpoint, decodeCheckpoint, decodeOptimizerState } from '../kernels/checkpoint';
+import { ModelCheckpoint, checkpointTokenizer, decodeCheckpoint, decodeOptimizerState } from '../kernels/checkpoint';
 import { GateScopeError, check } from '../kernels/errors';
 import { atomicWriteFile, readFileLimited } from '../kernels/node/atomicWrite';
 import { MAX_CHECKPOINT_BYTES, optimizerPath } from '../kernels/node/checkpointFiles';
-import { tokenizerFromJSON } from '../kernels/tokenizer';
 
 export interface StoredModel {
   checkpoint: ModelCheckpoint;
@@ -20,9 +19,7 @@ export interface StoredModel {
 /** Decodes and checks a model file, including that its tokenizer fits its vocabulary. */
 export function checkModelBytes(bytes: Uint8Array, what: string): ModelCheckpoint {
   const ck = decodeCheckpoint(bytes, what);
-  check(ck.tokenizer !== undefined, `${what} has no tokenizer (a bare PyTorch state dict?); GateScope needs the tokenizer it was trained with`);
-  const tokenizer = tokenizerFromJSON(ck.tokenizer);
-  check(tokenizer.vocabSize === ck.config.vocabSize, `${what}: its tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${ck.config.vocabSize}`);
+  checkpointTokenizer(ck, what, 'GateScope needs the tokenizer it was trained with');
   return ck;
 }
 

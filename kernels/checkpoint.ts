@@ -11,6 +11,7 @@ import { GateScopeError, check } from './errors';
 import { ParamMap, paramSpecs } from './params';
 import { decodeSafetensors, encodeSafetensors, listNames, SafetensorsInput, SafetensorsTensor } from './safetensors';
 import { sizeOf } from './tensor';
+import { Tokenizer, tokenizerFromJSON } from './tokenizer';
 
 export const CHECKPOINT_FORMAT = 'gatescope/1';
 /** Most loss-history points a checkpoint keeps; longer histories are thinned evenly when saved. */
@@ -27,7 +28,7 @@ export interface ModelCheckpoint {
   config: ModelConfig;
   /** Float32Array (or Float64Array when saving) per PyTorch name; decoded params are Float32Array. */
   params: ParamMap;
-  /** Tokenizer JSON, opaque here: the caller validates it. */
+  /** Tokenizer JSON, opaque to the decoder: checkpointTokenizer() validates it. */
   tokenizer?: unknown;
   /** Training steps done. */
   step: number;
@@ -366,4 +367,29 @@ export function decodeOptimizerState(bytes: Uint8Array, config: ModelConfig, wha
     }
   }
   return { step, m, v };
+}
+
+// ---------------------------------------------------------------- what a checkpoint pairs with
+
+/** The tokenizer saved in a checkpoint, checked against the model's vocabulary. */
+export function checkpointTokenizer(ck: ModelCheckpoint, what: string, consequence = 'it cannot turn text into tokens'): Tokenizer {
+  check(ck.tokenizer !== undefined, `${what} has no tokenizer (a bare PyTorch state dict?); ${consequence}`);
+  const tokenizer = tokenizerFromJSON(ck.tokenizer);
+  check(tokenizer.vocabSize === ck.config.vocabSize, `${what}: its tokenizer has ${tokenizer.vocabSize} tokens but the model expects ${ck.config.vocabSize}`);
+  return tokenizer;
+}
+
+/**
+ * The optimizer state saved beside a model, if `bytes` hold a valid one for the model's step;
+ * otherwise null and a reason (training then restarts Adam's moments, which costs a little speed).
+ */
+export function optimizerStateFor(bytes: Uint8Array | undefined, ck: ModelCheckpoint, what = 'optimizer state'): { state: OptimizerState | null; note?: string } {
+  if (!bytes) return { state: null, note: 'no optimizer state beside the checkpoint; Adam starts afresh' };
+  try {
+    const state = decodeOptimizerState(bytes, ck.config, what);
+    if (state.step !== ck.step) return { state: null, note: `optimizer state is for step ${state.step}, the model for step ${ck.step}; Adam starts afresh` };
+    return { state };
+  } catch (e) {
+    return { state: null, note: `${(e as Error).message}; Adam starts afresh` };
+  }
 }

@@ -6,11 +6,11 @@
 
 import { TrainingBackend } from './backend';
 import { CellType, ModelConfig, OptimConfig, parameterCount, validateBatchConfig, validateModelConfig, validateOptimConfig } from './config';
-import { HistoryPoint, ModelCheckpoint, OptimizerState, decodeCheckpoint, decodeOptimizerState, encodeCheckpoint, encodeOptimizerState } from './checkpoint';
+import { HistoryPoint, ModelCheckpoint, OptimizerState, checkpointTokenizer, decodeCheckpoint, encodeCheckpoint, encodeOptimizerState, optimizerStateFor } from './checkpoint';
 import { TokenizerKind, buildTokenizer, tokenize } from './dataset';
 import { GateScopeError, check } from './errors';
 import { ParamMap, initParams } from './params';
-import { Tokenizer, tokenizerFromJSON } from './tokenizer';
+import { Tokenizer } from './tokenizer';
 import { trainLoop } from './train';
 
 /** The model sizes a job asks for; the vocabulary size comes from the tokenizer. */
@@ -73,23 +73,9 @@ interface Prepared {
 function prepare(job: TrainingJob): Prepared {
   if (job.resume) {
     const ck = decodeCheckpoint(job.resume.model, 'the checkpoint to resume');
-    check(ck.tokenizer !== undefined, 'the checkpoint to resume has no tokenizer; train a new model');
-    const tokenizer = tokenizerFromJSON(ck.tokenizer);
-    check(tokenizer.vocabSize === ck.config.vocabSize, `the checkpoint's tokenizer has ${tokenizer.vocabSize} tokens but its model expects ${ck.config.vocabSize}`);
-    let optimizerState: OptimizerState | undefined;
-    let note: string | undefined;
-    if (job.resume.optimizer) {
-      try {
-        const s = decodeOptimizerState(job.resume.optimizer, ck.config, 'the optimizer state');
-        if (s.step === ck.step) optimizerState = s;
-        else note = `optimizer state is for step ${s.step}, the model for step ${ck.step}; Adam starts afresh`;
-      } catch (e) {
-        note = `${(e as Error).message}; Adam starts afresh`;
-      }
-    } else {
-      note = 'no optimizer state beside the checkpoint; Adam starts afresh';
-    }
-    return { config: ck.config, params: ck.params, tokenizer, optimizerState, step: ck.step, history: ck.history ?? job.history ?? [], note };
+    const tokenizer = checkpointTokenizer(ck, 'the checkpoint to resume', 'train a new model');
+    const { state, note } = optimizerStateFor(job.resume.optimizer, ck);
+    return { config: ck.config, params: ck.params, tokenizer, optimizerState: state ?? undefined, step: ck.step, history: ck.history ?? job.history ?? [], note };
   }
   const tokenizer = buildTokenizer(job.text.train, { kind: job.tokenizer.kind, vocabSize: job.tokenizer.kind === 'bpe' ? job.tokenizer.vocabSize : undefined });
   const config = validateModelConfig({ ...job.model, vocabSize: tokenizer.vocabSize });

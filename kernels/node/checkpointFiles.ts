@@ -4,7 +4,7 @@
 // newer than them (a stale optimizer is detected by its step and ignored).
 
 import * as fs from 'fs';
-import { ModelCheckpoint, OptimizerState, decodeCheckpoint, decodeOptimizerState, encodeCheckpoint, encodeOptimizerState } from '../checkpoint';
+import { ModelCheckpoint, OptimizerState, decodeCheckpoint, encodeCheckpoint, encodeOptimizerState, optimizerStateFor } from '../checkpoint';
 import { GateScopeError } from '../errors';
 import { atomicWriteFile, readFileLimited } from './atomicWrite';
 
@@ -38,12 +38,12 @@ export async function loadCheckpointFile(modelPath: string): Promise<ModelCheckp
  */
 export async function loadOptimizerFile(modelPath: string, ck: ModelCheckpoint): Promise<{ state: OptimizerState | null; note?: string }> {
   const p = optimizerPath(modelPath);
-  if (!fs.existsSync(p)) return { state: null, note: `no optimizer state beside the checkpoint; Adam starts afresh` };
+  if (!fs.existsSync(p)) return optimizerStateFor(undefined, ck);
+  let bytes: Uint8Array;
   try {
-    const state = decodeOptimizerState(await readFileLimited(p, MAX_CHECKPOINT_BYTES * 2), ck.config, `optimizer state ${p}`);
-    if (state.step !== ck.step) return { state: null, note: `optimizer state is for step ${state.step}, the model for step ${ck.step}; Adam starts afresh` };
-    return { state };
+    bytes = await readFileLimited(p, MAX_CHECKPOINT_BYTES * 2);
   } catch (e) {
     return { state: null, note: `${(e as Error).message}; Adam starts afresh` };
   }
+  return optimizerStateFor(bytes, ck, `optimizer state ${p}`);
 }
