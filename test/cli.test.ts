@@ -3,30 +3,13 @@
 // never a stack trace, a hang or a huge allocation.
 
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { encodeCheckpoint } from '../kernels/checkpoint';
 import { ModelConfig } from '../kernels/config';
 import { initParams } from '../kernels/params';
-
-const CLI = path.resolve(__dirname, '..', 'cli', 'gatescope.js');
-
-function run(args: string[], timeoutMs = 60000) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, GATESCOPE_DEBUG: '' } });
-  assert.ok(!r.error, `CLI did not finish: ${r.error}`);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Exit 1 with one `gatescope: error:` line matching `pattern`, and no stack trace. */
-function assertCleanError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.strictEqual(r.code, 1, `expected exit 1, got ${r.code}; stderr: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /^\s+at /m, 'a stack trace was printed');
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('gatescope: error:'));
-  assert.strictEqual(errors.length, 1, `expected one error line, got: ${r.stderr}`);
-  assert.match(errors[0], pattern);
-}
+import { assertCleanError, runCli } from './cliRun';
 
 const TINY = ['--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2', '--eval-every', '1000', '--sample-length', '20', '--quiet'];
 
@@ -53,34 +36,34 @@ describe('cli', function () {
   it('trains, writes a checkpoint, samples, evaluates and resumes', () => {
     const dir = folder('ok', { 'a.js': source, 'sub/b.md': '# Title\n\nSome text about add().\n'.repeat(20) });
     const out = path.join(tmp, 'ok-model.safetensors');
-    const r = run(['train', dir, '--steps', '3', '--out', out, ...TINY]);
+    const r = runCli(['train', dir, '--steps', '3', '--out', out, ...TINY]);
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /validation: \d+\.\d+ bits per character/);
     assert.match(r.stdout, /--- sample/);
     assert.ok(fs.existsSync(out) && fs.existsSync(out.replace(/\.safetensors$/, '.optim.safetensors')));
-    const s = run(['sample', out, '--prime', 'function ', '--length', '10', '--seed', '3']);
+    const s = runCli(['sample', out, '--prime', 'function ', '--length', '10', '--seed', '3']);
     assert.strictEqual(s.code, 0, s.stderr);
     assert.ok(s.stdout.startsWith('function '));
-    const b = run(['sample', out, '--prime', 'function ', '--length', '5', '--beam', '3']);
+    const b = runCli(['sample', out, '--prime', 'function ', '--length', '5', '--beam', '3']);
     assert.strictEqual(b.code, 0, b.stderr);
-    const e = run(['eval', out, dir, '--json']);
+    const e = runCli(['eval', out, dir, '--json']);
     assert.strictEqual(e.code, 0, e.stderr);
     const j = JSON.parse(e.stdout);
     assert.deepStrictEqual(Object.keys(j).sort(), ['bitsPerChar', 'bitsPerToken', 'chars', 'tokens']);
     assert.ok(j.bitsPerChar > 0 && j.bitsPerChar < 10 && j.tokens > 100 && j.chars === j.tokens);
-    const r2 = run(['train', dir, '--steps', '6', '--resume', '--out', out, ...TINY]);
+    const r2 = runCli(['train', dir, '--steps', '6', '--resume', '--out', out, ...TINY]);
     assert.strictEqual(r2.code, 0, r2.stderr);
     assert.match(r2.stderr, /resuming .* at step 3/);
     assert.match(r2.stderr, /trained 3 steps .* step 6 in all/);
   });
 
   it('an empty folder is a clear error', () => {
-    assertCleanError(run(['train', folder('empty', {}), ...TINY, '--steps', '1']), /no text files found/);
+    assertCleanError(runCli(['train', folder('empty', {}), ...TINY, '--steps', '1']), /no text files found/);
   });
 
   it('a folder of only binary files is a clear error that says why', () => {
     const dir = folder('binary', { 'a.dat': Buffer.from([1, 2, 0, 3, 4]), 'b.png': Buffer.from([0x89, 0x50]) });
-    const r = run(['train', dir, ...TINY, '--steps', '1']);
+    const r = runCli(['train', dir, ...TINY, '--steps', '1']);
     assertCleanError(r, /every file was skipped/);
     assert.match(r.stderr, /skipped a\.dat: binary/);
   });
@@ -89,7 +72,7 @@ describe('cli', function () {
     const dir = folder('huge', { 'code.js': source });
     fs.writeFileSync(path.join(dir, 'huge.min.js'), Buffer.alloc(50 * 1024 * 1024, 0x61));
     const t0 = Date.now();
-    const r = run(['train', dir, ...TINY, '--steps', '1', '--out', path.join(tmp, 'huge.safetensors')]);
+    const r = runCli(['train', dir, ...TINY, '--steps', '1', '--out', path.join(tmp, 'huge.safetensors')]);
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stderr, /skipped huge\.min\.js: larger than/);
     assert.ok(Date.now() - t0 < 30000);
@@ -97,14 +80,14 @@ describe('cli', function () {
 
   it('invalid UTF-8 is skipped with a notice and training goes on', () => {
     const dir = folder('utf8', { 'good.js': source, 'bad.txt': Buffer.from([0x61, 0xff, 0xfe, 0x62, 0xc3]) });
-    const r = run(['train', dir, ...TINY, '--steps', '1', '--out', path.join(tmp, 'utf8.safetensors')]);
+    const r = runCli(['train', dir, ...TINY, '--steps', '1', '--out', path.join(tmp, 'utf8.safetensors')]);
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stderr, /skipped bad\.txt: not valid UTF-8/);
   });
 
   it('likely secrets are never read', () => {
     const dir = folder('secrets', { 'good.js': source, '.env': 'TOKEN=abc', 'id_rsa': 'key', 'cert.pem': 'x' });
-    const r = run(['train', dir, ...TINY, '--steps', '1', '--out', path.join(tmp, 'secrets.safetensors')]);
+    const r = runCli(['train', dir, ...TINY, '--steps', '1', '--out', path.join(tmp, 'secrets.safetensors')]);
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stderr, /skipped \.env: may contain secrets/);
     assert.match(r.stderr, /skipped id_rsa: may contain secrets/);
@@ -126,7 +109,7 @@ describe('cli', function () {
     for (const [args, pattern] of cases) {
       it(args.join(' '), () => {
         const t0 = Date.now();
-        assertCleanError(run(['train', '/nonexistent-folder', ...args]), pattern);
+        assertCleanError(runCli(['train', '/nonexistent-folder', ...args]), pattern);
         assert.ok(Date.now() - t0 < 10000);
       });
     }
@@ -165,8 +148,8 @@ describe('cli', function () {
       it(name, () => {
         const file = path.join(tmp, `bad-${name.replace(/\W+/g, '-')}.safetensors`);
         if (name !== 'a missing file') fs.writeFileSync(file, make());
-        assertCleanError(run(['sample', file, '--length', '3']), pattern);
-        assertCleanError(run(['train', folder('for-resume', { 'a.js': source }), '--resume', file, ...TINY, '--steps', '1']), pattern);
+        assertCleanError(runCli(['sample', file, '--length', '3']), pattern);
+        assertCleanError(runCli(['train', folder('for-resume', { 'a.js': source }), '--resume', file, ...TINY, '--steps', '1']), pattern);
       });
     }
   });

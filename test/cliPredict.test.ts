@@ -3,7 +3,6 @@
 // character are labelled instead of breaking the output, and bad input is a one-line error.
 
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -15,29 +14,14 @@ import { initParams } from '../kernels/params';
 import { maxAbsDiff } from '../kernels/tensor';
 import { tokenizerFromJSON } from '../kernels/tokenizer';
 import { loadCheckpointFile } from '../kernels/node/checkpointFiles';
+import { assertCleanError, runCli } from './cliRun';
 
-const CLI = path.resolve(__dirname, '..', 'cli', 'gatescope.js');
 const TOL = 1e-6;
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60000, env: { ...process.env, GATESCOPE_DEBUG: '' } });
-  assert.ok(!r.error, `CLI did not finish: ${r.error}`);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 function runJson(args: string[]) {
-  const r = run(args);
+  const r = runCli(args);
   assert.strictEqual(r.code, 0, r.stderr);
   return JSON.parse(r.stdout);
-}
-
-/** Exit 1 with one `gatescope: error:` line matching `pattern`, and no stack trace. */
-function assertCleanError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.strictEqual(r.code, 1, `expected exit 1, got ${r.code}; stderr: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /^\s+at /m, 'a stack trace was printed');
-  const errors = r.stderr.split('\n').filter((l) => l.startsWith('gatescope: error:'));
-  assert.strictEqual(errors.length, 1, `expected one error line, got: ${r.stderr}`);
-  assert.match(errors[0], pattern);
 }
 
 /** What the CLI should print, computed here with InferenceSession. */
@@ -109,7 +93,7 @@ describe('cli predict and activations', function () {
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'a.js'), source);
     lstm = path.join(tmp, 'lstm.safetensors');
-    const r = run(['train', dir, '--steps', '4', '--arch', 'lstm', '--layers', '2', '--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2',
+    const r = runCli(['train', dir, '--steps', '4', '--arch', 'lstm', '--layers', '2', '--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2',
       '--eval-every', '1000', '--sample-length', '0', '--quiet', '--out', lstm]);
     assert.strictEqual(r.code, 0, r.stderr);
   });
@@ -159,10 +143,10 @@ describe('cli predict and activations', function () {
   });
 
   it('prints a readable summary without --json', () => {
-    const p = run(['predict', lstm, '--text', text, '--top-k', '3']);
+    const p = runCli(['predict', lstm, '--text', text, '--top-k', '3']);
     assert.strictEqual(p.code, 0, p.stderr);
     assert.strictEqual(p.stdout.trim().split('\n').length, 4);
-    const a = run(['activations', lstm, '--text', 'ab\n', '--layer', '1']);
+    const a = runCli(['activations', lstm, '--text', 'ab\n', '--layer', '1']);
     assert.strictEqual(a.code, 0, a.stderr);
     assert.match(a.stdout, /^layer 1 of 2 \(LSTM, hidden 8\), 3 token\(s\)/);
     assert.match(a.stdout, /\d\.\d{4} {2}"\\n"\n$/);
@@ -189,7 +173,7 @@ describe('cli predict and activations', function () {
       ['two checkpoints', () => ['predict', lstm, lstm, '--text', 'a'], /usage: gatescope predict/],
     ];
     for (const [name, args, pattern] of cases) {
-      it(name, () => assertCleanError(run(args()), pattern));
+      it(name, () => assertCleanError(runCli(args()), pattern));
     }
   });
 });

@@ -2,19 +2,17 @@
 // it with `--backend cpu` continues the loss curve exactly where a CPU-only run would be.
 
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { decodeCheckpoint } from '../kernels/checkpoint';
+import { runCli } from './cliRun';
 import { requireGpu } from './gpuContext';
 
-const CLI = path.resolve(__dirname, '..', 'cli', 'gatescope.js');
 
 function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300000 });
-  assert.ok(!r.error, String(r.error));
-  assert.strictEqual(r.status, 0, r.stderr);
+  const r = runCli(args, 300000);
+  assert.strictEqual(r.code, 0, r.stderr);
   return r;
 }
 
