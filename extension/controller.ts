@@ -9,6 +9,7 @@ import { parameterCount } from '../kernels/config';
 import { splitTrainVal } from '../kernels/dataset';
 import { GateScopeError } from '../kernels/errors';
 import { BackendKind, TrainingJob, TrainingReport } from '../kernels/session';
+import { formatCount } from '../webview/curves';
 import { DisplayReport, FormValues, FromWebview, PanelState, toDisplayReport } from '../webview/protocol';
 import { StartTrainingOptions, TrainingOutcome } from './api';
 import { collectWorkspaceCorpus } from './corpus';
@@ -46,11 +47,6 @@ interface ActiveRun {
   recovering: boolean;
   lastFraction: number;
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
-}
-
-export function formatRate(n: number): string {
-  if (!Number.isFinite(n)) return '–';
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(0);
 }
 
 const BACKEND_LABEL: Record<BackendKind, string> = { cpu: 'CPU', webgpu: 'WebGPU' };
@@ -272,7 +268,7 @@ export class TrainingController implements vscode.Disposable {
         this.updateStatusBar(r.bitsPerChar, r.tokensPerSecond);
         const inc = Math.max(0, r.fraction - run.lastFraction) * 100;
         run.lastFraction = Math.max(run.lastFraction, r.fraction);
-        run.progress?.report({ increment: inc, message: `step ${r.step} · ${r.bitsPerChar.toFixed(3)} bits/char · ${formatRate(r.tokensPerSecond)} tok/s · ${BACKEND_LABEL[run.runner.kind]}` });
+        run.progress?.report({ increment: inc, message: `step ${r.step} · ${r.bitsPerChar.toFixed(3)} bits/char · ${formatCount(r.tokensPerSecond)} tok/s · ${BACKEND_LABEL[run.runner.kind]}` });
         break;
       }
       case 'eval':
@@ -372,9 +368,7 @@ export class TrainingController implements vscode.Disposable {
 
   private onPanelMessage(m: FromWebview): void {
     switch (m.type) {
-      case 'ready':
-        if (!m.gpu.available) this.log.info(`the GateScope panel has no WebGPU: ${m.gpu.why}`);
-        else this.log.info(`the GateScope panel has WebGPU: ${m.gpu.adapter}`);
+      case 'ready': // logged by the panel
         break;
       case 'command': {
         const command = { train: 'gatescope.train', stop: 'gatescope.stop', resume: 'gatescope.resume', reset: 'gatescope.reset', export: 'gatescope.export', import: 'gatescope.import' }[m.command];
@@ -413,7 +407,7 @@ export class TrainingController implements vscode.Disposable {
       const backend = BACKEND_LABEL[this.run.runner.kind];
       const parts = [`step ${s.step}`];
       if (bpc !== undefined && Number.isFinite(bpc)) parts.push(`${bpc.toFixed(2)} bpc`);
-      if (tokensPerSecond !== undefined) parts.push(`${formatRate(tokensPerSecond)} tok/s`);
+      if (tokensPerSecond !== undefined) parts.push(`${formatCount(tokensPerSecond)} tok/s`);
       parts.push(backend);
       item.text = `$(sync~spin) GateScope ${parts.join(' · ')}`;
       item.tooltip = `GateScope is training on ${backend}${s.adapter ? ` (${s.adapter})` : ''}. Click to show the panel; run "GateScope: Stop Training" to stop.`;
@@ -428,11 +422,6 @@ export class TrainingController implements vscode.Disposable {
   private async updateContext(): Promise<void> {
     await vscode.commands.executeCommand('setContext', 'gatescope.training', this.isTraining);
     await vscode.commands.executeCommand('setContext', 'gatescope.hasModel', this.store.exists());
-  }
-
-  /** The status bar's current text (for the exported API's tests and the README screenshot). */
-  get statusText(): string {
-    return this.statusItem.text;
   }
 
   dispose(): void {

@@ -64,10 +64,6 @@ export class GateScopePanel implements vscode.WebviewViewProvider, vscode.Dispos
     }
   }
 
-  get isOpen(): boolean {
-    return this.view !== undefined;
-  }
-
   /** GPU info from the latest 'ready' (null until the webview has said ready, and after it closes). */
   get gpu(): GpuInfo | null {
     return this.gpuInfo ? { ...this.gpuInfo } : null;

@@ -30,9 +30,8 @@ export interface Settings {
 interface NumberSpec { key: string; def: number; min: number; max: number; integer: boolean }
 
 /** Bounds as package.json declares them (the form bounds where the two overlap). */
-const NUMBERS: Record<string, NumberSpec> = {};
 function spec(key: string, def: number, min: number, max: number, integer: boolean): NumberSpec {
-  return (NUMBERS[key] = { key, def, min, max, integer });
+  return { key, def, min, max, integer };
 }
 const fb = (k: keyof typeof FORM_BOUNDS, key: string, def: number) => spec(key, def, FORM_BOUNDS[k].min, FORM_BOUNDS[k].max, FORM_BOUNDS[k].integer);
 const S = {
