@@ -9,7 +9,7 @@ import { parameterCount } from '../kernels/config';
 import { splitTrainVal } from '../kernels/dataset';
 import { GateScopeError } from '../kernels/errors';
 import { BackendKind, TrainingJob, TrainingReport } from '../kernels/session';
-import { formatCount } from '../webview/curves';
+import { formatCount } from '../kernels/format';
 import { DisplayReport, FormValues, FromWebview, PanelState, toDisplayReport } from '../webview/protocol';
 import { StartTrainingOptions, TrainingOutcome } from './api';
 import { collectWorkspaceCorpus } from './corpus';

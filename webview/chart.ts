@@ -3,7 +3,8 @@
 // data, the size, the zoom or the theme changes. The canvas is an image to assistive technology with
 // a label that says the latest values.
 
-import { niceTicks, tickFormatter, timeTicks, formatDuration } from './curves';
+import { formatDuration } from '../kernels/format';
+import { niceTicks, tickFormatter, timeTicks } from './curves';
 
 export interface ChartPoint {
   x: number;

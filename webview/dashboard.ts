@@ -7,7 +7,8 @@
 import { LineChart } from './chart';
 import { COMMANDS, enabledCommands } from './commands';
 import type { ControllerUi } from './controller';
-import { Curves, CurvePoint, formatBytes, formatCount, formatDuration } from './curves';
+import { formatBytes, formatCount, formatDuration } from '../kernels/format';
+import { Curves, CurvePoint } from './curves';
 import { ChoiceField, FIELDS, FormKey, NumberField, checkChoice, checkNumber, fieldApplies, formatValue } from './form';
 import type { DisplayReport, FormValues, FromWebview, GpuInfo, PanelCommand, PanelState, TrainingStatus } from './protocol';
 
