@@ -1,7 +1,8 @@
 // The GateScope panel's entry point in the webview (built into dist/webview.js): registers the
 // toolkit's components, wires window messages to the controller, builds the dashboard, creates the
 // WebGPU context and says 'ready'. The message listener is attached first, so nothing the extension
-// posts while the GPU starts is missed.
+// posts while the GPU starts is missed; the keyboard guard before any control exists, so no key typed
+// in the panel reaches the workbench's editor (see keyboard.ts).
 
 import {
   provideVSCodeDesignSystem,
@@ -18,6 +19,7 @@ import { createBrowserGpuContext } from '../kernels/webgpu/browser';
 import { GpuContext } from '../kernels/webgpu/context';
 import { ControllerUi, WebviewController } from './controller';
 import { Dashboard } from './dashboard';
+import { installKeyboardGuard } from './keyboard';
 import type { FromWebview } from './protocol';
 
 interface VsCodeApi {
@@ -27,6 +29,8 @@ interface VsCodeApi {
 }
 
 declare function acquireVsCodeApi(): VsCodeApi;
+
+installKeyboardGuard();
 
 const vscode = acquireVsCodeApi();
 const post = (m: FromWebview) => vscode.postMessage(m);
