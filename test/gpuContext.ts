@@ -1,8 +1,9 @@
-// One WebGPU device for every *.gpu.test.ts file in this mocha process. Under CI=true a missing
-// adapter fails the run; elsewhere the GPU tests are reported as pending with the reason.
+// One WebGPU device for every *.gpu.test.ts file in this mocha process. Under CI (test/ci.ts) a
+// missing adapter fails the run; elsewhere the GPU tests are reported as pending with the reason.
 
 import { createNodeGpuContext } from '../kernels/node/webgpu';
 import { GpuContext } from '../kernels/webgpu/context';
+import { skipOrFailUnderCI } from './ci';
 
 let shared: Promise<{ ctx: GpuContext | null; why?: string }> | null = null;
 
@@ -15,7 +16,5 @@ export function sharedGpu(): Promise<{ ctx: GpuContext | null; why?: string }> {
 export async function requireGpu(self: Mocha.Context): Promise<GpuContext> {
   const { ctx, why } = await sharedGpu();
   if (ctx) return ctx;
-  if (process.env.CI) throw new Error(`WebGPU is required under CI=true: ${why}`);
-  console.log(`      (no WebGPU: ${why})`);
-  self.skip();
+  skipOrFailUnderCI(self, `no WebGPU: ${why}`);
 }

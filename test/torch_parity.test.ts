@@ -22,6 +22,7 @@ import { ParamMap, cloneParams, initParams, paramSpecs } from '../kernels/params
 import { Rng } from '../kernels/rng';
 import { decodeSafetensors, SafetensorsTensor } from '../kernels/safetensors';
 import { maxAbsDiff, sizeOf } from '../kernels/tensor';
+import { skipOrFailUnderCI } from './ci';
 
 /** The interpreter that has torch (the first `python3` on PATH may not). */
 const PYTHON = '/usr/bin/python3';
@@ -166,10 +167,7 @@ describe('PyTorch parity (nn.RNN / nn.LSTM / nn.GRU, 2 layers)', function () {
     const problem = torchProblem();
     if (problem !== undefined) {
       const msg = `PyTorch parity needs PyTorch for ${PYTHON}: ${problem}. Install it with: ${INSTALL_HINT}`;
-      const ci = process.env.CI;
-      if (ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false') throw new Error(msg);
-      console.log(`    SKIPPED: ${msg}`);
-      this.skip();
+      skipOrFailUnderCI(this, msg);
     }
     script = findScript();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatescope-torch-parity-'));
