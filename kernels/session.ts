@@ -107,6 +107,7 @@ export async function runTrainingJob(job: TrainingJob, info: RunnerInfo, createB
       parameters: parameterCount(p.config), trainTokens: data.train.length, valTokens: data.val.length, resumed: !!job.resume, note: p.note,
     });
     let lastLoss: number | undefined;
+    let lastValBpc: number | null = null; // this run's latest validation measurement
     const checkpoint = async (s: number) => {
       const ck: ModelCheckpoint = { config: p.config, params: await b.getParams(), tokenizer: tokenizerJSON, step: s, optim: { ...optim, ...job.batch }, history };
       const model = encodeCheckpoint(ck);
@@ -132,6 +133,7 @@ export async function runTrainingJob(job: TrainingJob, info: RunnerInfo, createB
       },
       onEval: (s, r) => {
         const time = Date.now() / 1000;
+        lastValBpc = r.bitsPerChar;
         history.push({ step: s, trainLoss: lastLoss !== undefined && Number.isFinite(lastLoss) ? lastLoss : undefined, valBpc: r.bitsPerChar, time });
         emit({ kind: 'eval', runId, step: s, bitsPerChar: r.bitsPerChar, bitsPerToken: r.bitsPerToken, time });
       },
@@ -142,7 +144,7 @@ export async function runTrainingJob(job: TrainingJob, info: RunnerInfo, createB
     });
     emit({
       kind: 'done', runId, step: summary.steps, stepsThisRun: summary.stepsThisRun, seconds: summary.seconds, stoppedBy: summary.stoppedBy,
-      valBitsPerChar: summary.finalEval ? summary.finalEval.bitsPerChar : null,
+      valBitsPerChar: summary.finalEval ? summary.finalEval.bitsPerChar : lastValBpc,
     });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);

@@ -109,6 +109,7 @@ export interface TrainSummary {
   lastLoss: number;
   /** Mean loss (nats/token) of the last 50 steps. */
   recentLoss: number;
+  /** The full validation pass at the end (none after a Stop: see trainLoop). */
   finalEval?: EvalResult;
   stoppedBy: 'steps' | 'time' | 'abort';
 }
@@ -204,7 +205,9 @@ export async function trainLoop(
     recentLoss: recentLoss(),
     stoppedBy,
   };
-  if (data.val && data.val.length > 1) {
+  // A Stop ends the run within one step: no full validation pass after it (seconds to minutes on a
+  // large validation text); the last periodic measurement stands.
+  if (data.val && data.val.length > 1 && stoppedBy !== 'abort') {
     summary.finalEval = await evaluate(backend, data.val, data.chars, T, B);
     if (opts.onEval) await opts.onEval(backend.step, summary.finalEval);
   }
