@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import { encodeCheckpoint } from '../kernels/checkpoint';
 import { DEFAULT_OPTIM, DEFAULT_TRAINING, ModelConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
-import { buildTokenizer, splitTrainVal, tokenize } from '../kernels/dataset';
+import { buildTokenizer, splitTrainVal, tokenize } from '../kernels/trainingData';
 import { initParams } from '../kernels/params';
 import { trainLoop } from '../kernels/train';
 import { buildNpmCorpus } from './corpus';

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { parameterCount } from '../kernels/config';
-import { splitTrainVal } from '../kernels/dataset';
+import { splitTrainVal } from '../kernels/trainingData';
 import { GateScopeError } from '../kernels/errors';
 import { BackendKind, TrainingJob, TrainingReport } from '../kernels/session';
 import { formatCount } from '../kernels/format';

@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import { CellType, DEFAULT_OPTIM, OptimConfig } from '../kernels/config';
-import { TokenizerKind } from '../kernels/dataset';
+import { TokenizerKind } from '../kernels/trainingData';
 import { ModelSizes } from '../kernels/session';
 import { FORM_BOUNDS, FormValues } from '../webview/protocol';
 import { CorpusSettings } from './corpus';

@@ -7,7 +7,7 @@
 import { TrainingBackend } from './backend';
 import { CellType, ModelConfig, OptimConfig, parameterCount, validateBatchConfig, validateModelConfig, validateOptimConfig } from './config';
 import { HistoryPoint, ModelCheckpoint, OptimizerState, checkpointTokenizer, decodeCheckpoint, encodeCheckpoint, encodeOptimizerState, optimizerStateFor } from './checkpoint';
-import { TokenizerKind, buildTokenizer, tokenize } from './dataset';
+import { TokenizerKind, buildTokenizer, tokenize } from './trainingData';
 import { GateScopeError, check } from './errors';
 import { ParamMap, initParams } from './params';
 import { Tokenizer } from './tokenizer';

@@ -1,9 +1,10 @@
-// The training loop, shared by every backend: truncated BPTT over contiguous streams, a time or step
-// budget, periodic evaluation on held-out text, progress callbacks and checkpoint hooks.
+// The training loop and evaluation, shared by every backend: truncated BPTT over contiguous streams,
+// a time or step budget, periodic evaluation on held-out text, progress callbacks and checkpoint
+// hooks. The data they consume (tokens, characters per token, batches) comes from trainingData.ts.
 
 import { TrainingBackend, StepResult } from './backend';
-import { StreamBatcher, checkTrainable } from './data';
 import { check } from './errors';
+import { CharsPerToken, StreamBatcher, checkTrainable, countChars } from './trainingData';
 
 export interface EvalResult {
   nats: number;
@@ -11,21 +12,6 @@ export interface EvalResult {
   chars: number;
   bitsPerToken: number;
   bitsPerChar: number;
-}
-
-/** Characters each token id contributes to the text (for bits per character). */
-export type CharsPerToken = ArrayLike<number>;
-
-export function charsPerTokenTable(vocabSize: number, charCount: (id: number) => number): Float64Array {
-  const t = new Float64Array(vocabSize);
-  for (let i = 0; i < vocabSize; i++) t[i] = charCount(i);
-  return t;
-}
-
-function countChars(y: Int32Array, table: CharsPerToken): number {
-  let n = 0;
-  for (let i = 0; i < y.length; i++) n += table[y[i]];
-  return n;
 }
 
 export function evalResult(nats: number, tokens: number, chars: number): EvalResult {

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { encodeCheckpoint } from '../kernels/checkpoint';
 import { ModelConfig } from '../kernels/config';
-import { buildTokenizer } from '../kernels/dataset';
+import { buildTokenizer } from '../kernels/trainingData';
 import { GATE_NAMES, InferenceSession } from '../kernels/infer';
 import { initParams } from '../kernels/params';
 import { maxAbsDiff } from '../kernels/tensor';

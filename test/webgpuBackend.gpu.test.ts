@@ -6,7 +6,7 @@ import * as assert from 'assert';
 import { TrainingBackend } from '../kernels/backend';
 import { CellType, DEFAULT_OPTIM, ModelConfig, OptimConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
-import { StreamBatcher } from '../kernels/data';
+import { StreamBatcher } from '../kernels/trainingData';
 import { createNodeGpuContext } from '../kernels/node/webgpu';
 import { ParamMap, initParams } from '../kernels/params';
 import { Rng } from '../kernels/rng';
