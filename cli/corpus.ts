@@ -1,108 +1,86 @@
-// Reads a folder into one training text for the CLI: walks it in sorted order, skips what is not
-// source text (binary files, invalid UTF-8, node_modules, .git, build output, lock files, likely
-// secrets, files over the size limit) and says what it skipped and why. The rules and the join
-// format are kernels/corpusRules.ts, shared with the extension's workspace collector.
+// Reads a folder into one training text for the CLI: walks the disk into a listing (files, sizes and
+// every .gitignore), hands it to the corpus planner that the extension uses too (kernels/corpusPlan.ts),
+// reads what the plan says in its order, and assembles the text. The walk does not descend into
+// excluded folders (node_modules, .git, ...); everything else is the planner's decision, so the same
+// folder with the same rules gives the same corpus here and in VS Code.
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { SKIP_REASON, decodeFileText, formatBytes, joinFileTexts, skipReason, tooLargeReason } from '../kernels/corpusRules';
+import { AssembledCorpus, CorpusPlan, CorpusSkip, CorpusRules, DEFAULT_CORPUS_EXCLUDE, DEFAULT_CORPUS_LIMITS, FolderListing, GitignoreFile, ListedFile, ReadResult, assembleCorpus, outOfScope, planCorpus } from '../kernels/corpusPlan';
 import { GateScopeError, check } from '../kernels/errors';
 
-export { formatBytes };
+export const DEFAULT_CORPUS_RULES: CorpusRules = { include: '**/*', exclude: DEFAULT_CORPUS_EXCLUDE, ...DEFAULT_CORPUS_LIMITS };
 
-export interface CorpusOptions {
-  /** Skip files larger than this (bytes). They are never read. */
-  maxFileBytes: number;
-  /** Stop adding files once the text reaches this many bytes. */
-  maxCorpusBytes: number;
-}
-
-export const DEFAULT_CORPUS_OPTIONS: CorpusOptions = { maxFileBytes: 1_000_000, maxCorpusBytes: 50_000_000 };
-
-export interface Skipped {
-  path: string;
-  reason: string;
-}
-
-export interface Corpus {
-  text: string;
-  files: string[];
-  bytes: number;
-  skipped: Skipped[];
-}
-
-/** Reads every text file under `root` (sorted by relative path) into one text, files separated by a blank line. */
-export function readCorpus(root: string, opts: CorpusOptions = DEFAULT_CORPUS_OPTIONS): Corpus {
+/** The listing of `root` (a folder, or one file) as the planner takes it; folders the rules exclude are not walked. */
+export function listFolder(root: string, rules: CorpusRules): FolderListing {
   let st: fs.Stats;
   try {
     st = fs.statSync(root);
   } catch {
     throw new GateScopeError(`cannot read ${root}: no such file or folder`);
   }
-  const files: { rel: string; abs: string; size: number }[] = [];
-  const skipped: Skipped[] = [];
-  if (st.isFile()) {
-    files.push({ rel: path.basename(root), abs: root, size: st.size });
-  } else {
-    check(st.isDirectory(), `${root} is neither a file nor a folder`);
-    const walk = (dir: string, rel: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch (e) {
-        skipped.push({ path: rel || '.', reason: `unreadable folder (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
-        return;
-      }
-      for (const e of entries) {
-        const r = rel ? `${rel}/${e.name}` : e.name;
-        const abs = path.join(dir, e.name);
-        if (e.isSymbolicLink()) continue; // never follow links out of the folder
-        const why = skipReason(e.name, e.isDirectory());
-        if (why) {
-          if (why !== SKIP_REASON.folder) skipped.push({ path: r, reason: why });
-          continue;
-        }
-        if (e.isDirectory()) walk(abs, r);
-        else if (e.isFile()) {
-          try {
-            files.push({ rel: r, abs, size: fs.statSync(abs).size });
-          } catch {
-            skipped.push({ path: r, reason: 'unreadable' });
-          }
-        }
-      }
-    };
-    walk(root, '');
-  }
-  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  const texts: string[] = [];
-  const taken: string[] = [];
-  let bytes = 0;
-  for (const f of files) {
-    if (f.size > opts.maxFileBytes) {
-      skipped.push({ path: f.rel, reason: tooLargeReason(opts.maxFileBytes, f.size) });
-      continue;
-    }
-    if (f.size === 0) continue;
-    if (bytes + f.size > opts.maxCorpusBytes) {
-      skipped.push({ path: f.rel, reason: `corpus limit of ${formatBytes(opts.maxCorpusBytes)} reached` });
-      continue;
-    }
-    let data: Buffer;
+  if (st.isFile()) return { prefix: '', files: [{ path: path.basename(root), size: st.size }], gitignores: [] };
+  check(st.isDirectory(), `${root} is neither a file nor a folder`);
+  const excluded = outOfScope({ include: '**/*', exclude: rules.exclude });
+  const files: ListedFile[] = [];
+  const gitignores: GitignoreFile[] = [];
+  const unlisted: CorpusSkip[] = [];
+  const walk = (dir: string, rel: string) => {
+    let entries: fs.Dirent[];
     try {
-      data = fs.readFileSync(f.abs);
+      entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (e) {
-      skipped.push({ path: f.rel, reason: `unreadable (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
-      continue;
+      unlisted.push({ path: rel || '.', reason: `unreadable folder (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+      return;
     }
-    const decoded = decodeFileText(data);
-    if ('skip' in decoded) {
-      skipped.push({ path: f.rel, reason: decoded.skip });
-      continue;
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      const abs = path.join(dir, e.name);
+      if (excluded(r)) continue;
+      if (e.isSymbolicLink()) files.push({ path: r, size: 0, symlink: true });
+      else if (e.isDirectory()) walk(abs, r);
+      else if (e.isFile()) {
+        const size = statSize(abs);
+        files.push({ path: r, size });
+        if (e.name === '.gitignore') gitignores.push({ dir: rel, content: readGitignore(abs) });
+      }
     }
-    texts.push(decoded.text);
-    taken.push(f.rel);
-    bytes += data.length;
+  };
+  walk(root, '');
+  return { prefix: '', files, gitignores, unlisted };
+}
+
+function statSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0; // gone since it was listed: as an empty file, it is left out
   }
-  return { text: joinFileTexts(texts), files: taken, bytes, skipped };
+}
+
+function readGitignore(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The plan for `root`: what would be read and what is skipped, nothing read but .gitignore files. */
+export function planFolder(root: string, rules: CorpusRules = DEFAULT_CORPUS_RULES): CorpusPlan {
+  return planCorpus([listFolder(root, rules)], rules);
+}
+
+/** Reads the files of `root` the planner picks into one text, files separated by a blank line. */
+export function readCorpus(root: string, rules: CorpusRules = DEFAULT_CORPUS_RULES): AssembledCorpus {
+  const plan = planFolder(root, rules);
+  const base = fs.statSync(root).isFile() ? path.dirname(root) : root;
+  const results = plan.read.map((f): ReadResult => {
+    try {
+      return { bytes: fs.readFileSync(path.join(base, f.relPath)) };
+    } catch (e) {
+      return { unreadable: (e as NodeJS.ErrnoException).code ?? 'error' };
+    }
+  });
+  return assembleCorpus(plan, results);
 }

@@ -1,24 +1,14 @@
-// Collects the workspace's text into one training corpus: lists every folder's files with findFiles,
-// leaves out what is excluded, ignored by git, a likely secret, a lock file, too large, binary or not
-// UTF-8 (secrets and oversized files are never read), caps the total deterministically and joins the
-// rest in path order. It works in short slices so the extension host stays responsive, reports
+// Collects the workspace's text into one training corpus: lists every folder's files with findFiles
+// (and files.exclude), reads its .gitignore files, stats what was listed, and lets the corpus planner
+// (kernels/corpusPlan.ts, which the CLI uses too) decide what to read and what to skip and why; then
+// reads the plan in order and assembles the text (secrets, oversized files and files past the cap are
+// never read). It works in short slices so the extension host stays responsive, reports
 // progress, stops promptly when cancelled, and logs what it took and every file it skipped.
 
 import * as vscode from 'vscode';
-import { decodeFileText, formatBytes, joinFileTexts, tooLargeReason } from '../kernels/corpusRules';
+import { CorpusSkip, FolderListing, GitignoreFile, ListedFile, ReadResult, assembleCorpus, excludeGlobs, findFilesExclude, planCorpus, summarizeSkipped } from '../kernels/corpusPlan';
 import { GateScopeError } from '../kernels/errors';
-import {
-  CorpusSkip,
-  GitignoreFile,
-  GitignoreSet,
-  chooseWithinCap,
-  comparePaths,
-  excludeGlobs,
-  excludeMatcher,
-  findFilesExclude,
-  pathSkipReason,
-  summarizeSkipped,
-} from './corpusPlan';
+import { formatBytes } from '../kernels/format';
 
 export type { CorpusSkip };
 
@@ -61,33 +51,23 @@ const SLICE_MS = 20;
 const LISTED = 0.05;
 const CHECKED = 0.25;
 
-interface Candidate {
-  uri: vscode.Uri;
-  path: string;
-  size: number;
-}
-
 export async function collectWorkspaceCorpus(settings: CorpusSettings, opts: CollectOptions): Promise<CollectedCorpus> {
   const t0 = Date.now();
   const folders = vscode.workspace.workspaceFolders ?? [];
   if (!folders.length) throw new GateScopeError('Open a folder first: GateScope trains on the text files of the workspace.');
   const { log } = opts;
   const pacer = new Pacer(opts.token, opts.report);
-  const skipped: CorpusSkip[] = [];
-  const skip = (path: string, reason: string) => {
-    skipped.push({ path, reason });
-    log.debug(`skipped ${path}: ${reason}`);
-  };
 
-  // List and screen by name, folder by folder; nothing is read but .gitignore files.
-  const listed: { uri: vscode.Uri; path: string }[] = [];
+  // List each folder (nothing is read but .gitignore files), then stat what was listed.
+  const listings: FolderListing[] = [];
+  const uris: Map<string, vscode.Uri>[] = [];
+  let listedCount = 0;
   for (const [f, folder] of folders.entries()) {
     const tf = Date.now();
     pacer.report(`Listing files in ${folder.name}`, (LISTED * f) / folders.length, true);
-    const globs = excludeGlobs(settings.exclude, vscode.workspace.getConfiguration('files', folder.uri).get<Record<string, unknown>>('exclude'));
-    const excluded = excludeMatcher(globs);
-    const exclude = findFilesExclude(globs);
-    const [uris, gitignoreUris] = await Promise.all([
+    const filesExclude = vscode.workspace.getConfiguration('files', folder.uri).get<Record<string, unknown>>('exclude');
+    const exclude = findFilesExclude(excludeGlobs(settings.exclude, filesExclude));
+    const [found, gitignoreUris] = await Promise.all([
       vscode.workspace.findFiles(new vscode.RelativePattern(folder, settings.include), exclude, undefined, opts.token),
       vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/.gitignore'), exclude, undefined, opts.token),
     ]);
@@ -95,85 +75,65 @@ export async function collectWorkspaceCorpus(settings: CorpusSettings, opts: Col
     const gitignores: GitignoreFile[] = [];
     await forEachConcurrently(gitignoreUris, pacer, async (uri) => {
       const rel = relativePath(folder.uri, uri);
-      if (rel === undefined || excluded(rel)) return;
+      if (rel === undefined) return;
       try {
         gitignores.push({ dir: rel.slice(0, Math.max(0, rel.lastIndexOf('/'))), content: new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)) });
       } catch (e) {
         log.warn(`could not read ${rel}, its rules are not applied: ${e}`);
       }
     });
-    const gitignore = new GitignoreSet(gitignores);
-    const prefix = folders.length > 1 ? `${folder.name}/` : '';
-    let kept = 0;
-    for (const uri of uris) {
-      await pacer.tick();
+    const byPath = new Map<string, vscode.Uri>();
+    for (const uri of found) {
       const rel = relativePath(folder.uri, uri);
-      if (rel === undefined || excluded(rel)) continue; // as if never listed: the search should have left it out
-      const why = pathSkipReason(rel, gitignore);
-      if (why) skip(prefix + rel, why);
-      else {
-        listed.push({ uri, path: prefix + rel });
-        kept++;
-      }
+      if (rel !== undefined) byPath.set(rel, uri);
     }
-    log.info(`${folder.name}: ${uris.length.toLocaleString('en-US')} files listed, ${gitignores.length} .gitignore file(s) applied, ${kept.toLocaleString('en-US')} to check, in ${Date.now() - tf} ms`);
+    uris.push(byPath);
+    listings.push({ prefix: folders.length > 1 ? `${folder.name}/` : '', files: [], gitignores, filesExclude, unlisted: [] });
+    listedCount += byPath.size;
+    log.info(`${folder.name}: ${found.length.toLocaleString('en-US')} files listed, ${gitignores.length} .gitignore file(s) found, in ${Date.now() - tf} ms`);
   }
 
-  // Sizes first: files over the limit are never read, and the cap is decided on sizes alone.
-  const sized: Candidate[] = [];
+  // Sizes: the planner decides on them, so files over the limit or past the cap are never read.
   let checked = 0;
-  await forEachConcurrently(listed, pacer, async ({ uri, path }) => {
-    let stat: vscode.FileStat;
-    try {
-      stat = await vscode.workspace.fs.stat(uri);
-    } catch (e) {
-      skip(path, unreadableReason(e));
-      return;
-    } finally {
-      checked++;
-      pacer.report(`Checking ${checked.toLocaleString('en-US')} of ${listed.length.toLocaleString('en-US')} files`, LISTED + ((CHECKED - LISTED) * checked) / listed.length, checked === listed.length);
-    }
-    if (stat.type & vscode.FileType.SymbolicLink) skip(path, 'symbolic link (not followed)');
-    else if (stat.size > settings.maxFileBytes) skip(path, tooLargeReason(settings.maxFileBytes, stat.size));
-    else if (stat.size > 0) sized.push({ uri, path, size: stat.size });
-  });
-  const chosen = chooseWithinCap(sized, settings.maxCorpusBytes);
-  for (const s of chosen.skipped) skip(s.path, s.reason);
-  if (chosen.skipped.length) log.warn(`the corpus size limit of ${formatBytes(settings.maxCorpusBytes)} left out ${chosen.skipped.length.toLocaleString('en-US')} file(s)`);
+  for (const [f, listing] of listings.entries()) {
+    const files: ListedFile[] = [];
+    await forEachConcurrently([...uris[f]], pacer, async ([path, uri]) => {
+      try {
+        const stat = await vscode.workspace.fs.stat(uri);
+        files.push({ path, size: stat.size, symlink: (stat.type & vscode.FileType.SymbolicLink) !== 0 });
+      } catch (e) {
+        (listing.unlisted as CorpusSkip[]).push({ path, reason: unreadableReason(e) });
+      } finally {
+        checked++;
+        pacer.report(`Checking ${checked.toLocaleString('en-US')} of ${listedCount.toLocaleString('en-US')} files`, LISTED + ((CHECKED - LISTED) * checked) / listedCount, checked === listedCount);
+      }
+    });
+    listings[f] = { ...listing, files };
+  }
+  const plan = planCorpus(listings, { include: settings.include, exclude: settings.exclude, maxFileBytes: settings.maxFileBytes, maxCorpusBytes: settings.maxCorpusBytes });
+  for (const s of plan.skipped) log.debug(`skipped ${s.path}: ${s.reason}`);
 
-  // Read in path order, 16 at a time; each text lands in its file's slot so the order holds.
-  const contents: ({ text: string; bytes: number } | undefined)[] = new Array(chosen.kept.length);
+  // Read in plan order, 16 at a time; each result lands in its file's slot so the order holds.
+  const results: ReadResult[] = new Array(plan.read.length);
   let read = 0;
-  await forEachConcurrently(chosen.kept, pacer, async (file, i) => {
+  await forEachConcurrently(plan.read, pacer, async (file, i) => {
     try {
-      const data = await vscode.workspace.fs.readFile(file.uri);
-      const decoded = decodeFileText(data);
-      if ('skip' in decoded) skip(file.path, decoded.skip);
-      else contents[i] = { text: decoded.text, bytes: data.byteLength };
+      results[i] = { bytes: await vscode.workspace.fs.readFile(uris[file.folder].get(file.relPath)!) };
     } catch (e) {
-      skip(file.path, unreadableReason(e));
+      results[i] = { unreadable: unreadableCode(e) };
     } finally {
       read++;
-      pacer.report(`Reading ${read.toLocaleString('en-US')} of ${chosen.kept.length.toLocaleString('en-US')} files`, CHECKED + ((1 - CHECKED) * read) / chosen.kept.length, read === chosen.kept.length);
+      pacer.report(`Reading ${read.toLocaleString('en-US')} of ${plan.read.length.toLocaleString('en-US')} files`, CHECKED + ((1 - CHECKED) * read) / plan.read.length, read === plan.read.length);
     }
   });
-
-  const files: CorpusFile[] = [];
-  const parts: string[] = [];
-  let bytes = 0;
-  chosen.kept.forEach((file, i) => {
-    const content = contents[i];
-    if (!content) return;
-    files.push({ uri: file.uri.toString(), path: file.path, bytes: content.bytes });
-    parts.push(content.text);
-    bytes += content.bytes;
-  });
-  skipped.sort((a, b) => comparePaths(a.path, b.path));
+  const corpus = assembleCorpus(plan, results);
+  const uriOf = new Map(plan.read.map((p) => [p.path, uris[p.folder].get(p.relPath)!.toString()]));
+  const files: CorpusFile[] = corpus.files.map((file) => ({ uri: uriOf.get(file.path)!, path: file.path, bytes: file.bytes }));
   const elapsedMs = Date.now() - t0;
-  log.info(`corpus: ${files.length.toLocaleString('en-US')} file(s), ${formatBytes(bytes)} from ${folders.length} folder(s) in ${elapsedMs} ms`);
-  if (skipped.length) log.info(`skipped ${skipped.length.toLocaleString('en-US')} file(s): ${summarizeSkipped(skipped)}`);
+  log.info(`corpus: ${files.length.toLocaleString('en-US')} file(s), ${formatBytes(corpus.bytes)} from ${folders.length} folder(s) in ${elapsedMs} ms`);
+  if (corpus.skipped.length) log.info(`skipped ${corpus.skipped.length.toLocaleString('en-US')} file(s): ${summarizeSkipped(corpus.skipped)}`);
   if (!files.length) log.warn('no usable text found in the workspace');
-  return { text: joinFileTexts(parts), files, skipped, bytes, folders: folders.length, elapsedMs };
+  return { text: corpus.text, files, skipped: corpus.skipped, bytes: corpus.bytes, folders: folders.length, elapsedMs };
 }
 
 /** The path of `file` relative to `folder`, or undefined when it is not inside it. */
@@ -182,8 +142,12 @@ function relativePath(folder: vscode.Uri, file: vscode.Uri): string | undefined 
   return file.path.startsWith(base) ? file.path.slice(base.length) : undefined;
 }
 
+function unreadableCode(e: unknown): string {
+  return e instanceof vscode.FileSystemError ? e.code : 'error';
+}
+
 function unreadableReason(e: unknown): string {
-  return `unreadable (${e instanceof vscode.FileSystemError ? e.code : 'error'})`;
+  return `unreadable (${unreadableCode(e)})`;
 }
 
 /** Runs `work` on every item, CONCURRENCY at a time, checking for cancellation and yielding between items. */

@@ -60,10 +60,17 @@ export const DEFAULT_TRAINING = {
   tokenizer: 'char' as const,
   bpeVocab: 2048,
   valFraction: 0.05,
+  evalEverySeconds: 20,
+  checkpointEverySeconds: 30,
+  seed: 1,
   seconds: 60,
 };
 
-/** Inclusive bounds for every numeric setting. */
+/**
+ * Inclusive bounds for every numeric setting: the one source for the CLI's options, the panel's form
+ * and the checks on its messages (webview/protocol.ts), and package.json's settings (a test checks
+ * their minimum and maximum against these).
+ */
 export const BOUNDS = {
   vocabSize: [2, 65536],
   embedSize: [1, 2048],
@@ -78,9 +85,15 @@ export const BOUNDS = {
   eps: [1e-12, 1],
   weightDecay: [0, 1],
   clipNorm: [0, 1e6],
+  bpeVocabSize: [256, 8192],
+  timeBudgetSeconds: [1, 7 * 24 * 3600],
+  checkpointEverySeconds: [1, 3600],
+  evalEverySeconds: [1, 3600],
+  validationFraction: [0.01, 0.5],
+  seed: [0, 2 ** 32 - 1],
 } as const;
 
-type Bounded = keyof typeof BOUNDS;
+export type Bounded = keyof typeof BOUNDS;
 
 const LABELS: Record<Bounded, string> = {
   vocabSize: 'vocabulary size',
@@ -96,9 +109,20 @@ const LABELS: Record<Bounded, string> = {
   eps: 'Adam epsilon',
   weightDecay: 'weight decay',
   clipNorm: 'gradient clip norm',
+  bpeVocabSize: 'BPE vocabulary size',
+  timeBudgetSeconds: 'time budget (seconds)',
+  checkpointEverySeconds: 'checkpoint interval (seconds)',
+  evalEverySeconds: 'evaluation interval (seconds)',
+  validationFraction: 'validation fraction',
+  seed: 'random seed',
 };
 
-const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize']);
+const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize', 'bpeVocabSize', 'seed']);
+
+/** Whether a setting takes whole numbers only. */
+export function isIntegerSetting(key: Bounded): boolean {
+  return INTEGER.has(key);
+}
 
 export function checkSetting(key: Bounded, value: unknown): number {
   const [lo, hi] = BOUNDS[key];

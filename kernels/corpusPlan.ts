@@ -1,11 +1,17 @@
-// The decisions behind the extension's workspace corpus, kept free of vscode so plain mocha can test
-// them: which listed files are excluded (GateScope's folder list, the `exclude` setting, files.exclude,
-// matched with VS Code's glob syntax), which are ignored by git (every .gitignore in the folder, with
-// git's semantics), which are skipped by name, and which fit under the corpus size cap. The same
-// workspace always gives the same corpus.
+// The corpus planner: which files of a folder listing make the training text, in which order, and
+// which are left out and why. Pure (no Node, no vscode): the extension feeds it from
+// workspace.findFiles and files.exclude, the CLI from a walk of the disk, so the same folder with the
+// same rules gives the same corpus both ways. Rules, in the order they are applied to each listed
+// file: the include glob and the exclude globs (GateScope's skipped folders, gatescope.corpus.exclude,
+// files.exclude; VS Code glob syntax; an excluded file is as if never listed), names never read
+// (likely secrets, lock files, binary types), every .gitignore (git's semantics), symbolic links,
+// the per-file size limit, then the corpus size cap: files are taken in path order until the next one
+// does not fit, and that one and all after it are left out. After reading, `assembleCorpus` drops what
+// is binary or not UTF-8 and joins the rest.
 
 import ignore from 'ignore';
-import { SKIP_DIRS, skipReason } from '../kernels/corpusRules';
+import { SKIP_DIRS, decodeFileText, joinFileTexts, skipReason, tooLargeReason } from './corpusRules';
+import { formatBytes } from './format';
 
 export interface CorpusSkip {
   path: string;
@@ -13,7 +19,21 @@ export interface CorpusSkip {
 }
 
 export const IGNORED_BY_GIT = 'ignored by .gitignore';
-export const CORPUS_SIZE_LIMIT = 'corpus size limit';
+export const SYMBOLIC_LINK = 'symbolic link (not followed)';
+
+/** The reason for every file the corpus size cap leaves out. */
+export function corpusCapReason(maxCorpusBytes: number): string {
+  return `corpus size limit of ${formatBytes(maxCorpusBytes)} reached`;
+}
+
+/**
+ * The default of `gatescope.corpus.exclude` (package.json declares the same list; a test checks) and of
+ * the CLI's `--exclude`: minified bundles and source maps are generated, not written.
+ */
+export const DEFAULT_CORPUS_EXCLUDE: readonly string[] = ['**/node_modules/**', '**/.git/**', '**/dist/**', '**/out/**', '**/build/**', '**/*.min.js', '**/*.map'];
+
+/** Per-file and total limits: the defaults of gatescope.corpus.maxFileSizeKB (1000) and maxCorpusSizeMB (50). */
+export const DEFAULT_CORPUS_LIMITS = { maxFileBytes: 1000 * 1024, maxCorpusBytes: 50 * 1024 * 1024 } as const;
 
 /** Orders paths by UTF-16 code units: the same on every machine and in every locale. */
 export function comparePaths(a: string, b: string): number {
@@ -203,9 +223,130 @@ function escapeGitPath(dir: string): string {
   return dir.replace(/[\\*?[]/g, '\\$&').replace(/^[!#]/, '\\$&');
 }
 
-// ---- Per file ----
+// ---- The plan ----
 
-/** Why a listed file is skipped before anything of it is read (its name, or .gitignore), or null to keep it. */
+/** One listed file of a folder. */
+export interface ListedFile {
+  /** Relative to its folder, '/'-separated. */
+  path: string;
+  size: number;
+  /** A symbolic link: never followed. */
+  symlink?: boolean;
+}
+
+/** One folder's listing: its files and the contents of its .gitignore files. */
+export interface FolderListing {
+  /** Put before each path in the plan: '' for a lone folder, `name/` when there are several. */
+  prefix: string;
+  files: readonly ListedFile[];
+  gitignores: readonly GitignoreFile[];
+  /** The folder's `files.exclude` map (only `true` entries count). */
+  filesExclude?: Readonly<Record<string, unknown>>;
+  /** Folders that could not be listed, and why: reported with the skipped files. */
+  unlisted?: readonly CorpusSkip[];
+}
+
+export interface CorpusRules {
+  /** Glob (VS Code syntax) of the files to consider in each folder. */
+  include: string;
+  /** Globs never read: gatescope.corpus.exclude or the CLI's --exclude. */
+  exclude: readonly string[];
+  maxFileBytes: number;
+  maxCorpusBytes: number;
+}
+
+export interface PlannedFile {
+  /** Index of its folder in the listing. */
+  folder: number;
+  /** Relative to its folder. */
+  relPath: string;
+  /** As reported: with the folder's prefix. */
+  path: string;
+  size: number;
+}
+
+export interface CorpusPlan {
+  /** What to read, in order. */
+  read: PlannedFile[];
+  /** What is left out before reading, and why, sorted by path. */
+  skipped: CorpusSkip[];
+}
+
+/** Whether a folder-relative path is left out by the include and exclude globs (as if never listed). */
+export function outOfScope(rules: Pick<CorpusRules, 'include' | 'exclude'>, filesExclude?: Readonly<Record<string, unknown>>): (relPath: string) => boolean {
+  const excluded = excludeMatcher(excludeGlobs(rules.exclude, filesExclude));
+  const included = rules.include.trim() === '**/*' || rules.include.trim() === '**' ? () => true : (p: string) => globToRegExp(rules.include).test(p);
+  return (relPath) => excluded(relPath) || !included(relPath);
+}
+
+/** Plans the corpus of one or more folders: see the header for the rules. The input order does not matter. */
+export function planCorpus(folders: readonly FolderListing[], rules: CorpusRules): CorpusPlan {
+  const skipped: CorpusSkip[] = [];
+  const candidates: PlannedFile[] = [];
+  folders.forEach((folder, index) => {
+    for (const u of folder.unlisted ?? []) skipped.push({ path: folder.prefix + u.path, reason: u.reason });
+    const excluded = outOfScope({ include: '**/*', exclude: rules.exclude }, folder.filesExclude);
+    const outside = outOfScope(rules, folder.filesExclude);
+    // A .gitignore in an excluded folder is not read, as its folder is not.
+    const gitignore = new GitignoreSet(folder.gitignores.filter((g) => !excluded(g.dir ? `${g.dir}/.gitignore` : '.gitignore')));
+    for (const file of folder.files) {
+      if (outside(file.path)) continue;
+      const path = folder.prefix + file.path;
+      const why = pathSkipReason(file.path, gitignore)
+        ?? (file.symlink ? SYMBOLIC_LINK : file.size > rules.maxFileBytes ? tooLargeReason(rules.maxFileBytes, file.size) : null);
+      if (why) skipped.push({ path, reason: why });
+      else if (file.size > 0) candidates.push({ folder: index, relPath: file.path, path, size: file.size });
+    }
+  });
+  candidates.sort((a, b) => comparePaths(a.path, b.path));
+  // The cap: a prefix of the path order, so raising it only ever adds files.
+  let total = 0;
+  let n = 0;
+  while (n < candidates.length && total + candidates[n].size <= rules.maxCorpusBytes) total += candidates[n++].size;
+  const capReason = corpusCapReason(rules.maxCorpusBytes);
+  for (const f of candidates.slice(n)) skipped.push({ path: f.path, reason: capReason });
+  skipped.sort((a, b) => comparePaths(a.path, b.path));
+  return { read: candidates.slice(0, n), skipped };
+}
+
+/** What reading a planned file gave: its bytes, or why it could not be read. */
+export type ReadResult = { bytes: Uint8Array } | { unreadable: string };
+
+export interface AssembledCorpus {
+  text: string;
+  /** The files taken, in order, with the bytes each gave. */
+  files: { path: string; bytes: number }[];
+  /** Everything left out, before or after reading, sorted by path. */
+  skipped: CorpusSkip[];
+  bytes: number;
+}
+
+/**
+ * The corpus from the plan and what reading each planned file gave (`results[i]` for `plan.read[i]`):
+ * binary files, text that is not UTF-8 and unreadable files are skipped; the rest is joined in order.
+ */
+export function assembleCorpus(plan: CorpusPlan, results: readonly ReadResult[]): AssembledCorpus {
+  const skipped = [...plan.skipped];
+  const texts: string[] = [];
+  const files: { path: string; bytes: number }[] = [];
+  let bytes = 0;
+  plan.read.forEach((f, i) => {
+    const r = results[i];
+    const decoded = 'bytes' in r ? decodeFileText(r.bytes) : { skip: `unreadable (${r.unreadable})` };
+    if ('skip' in decoded) {
+      skipped.push({ path: f.path, reason: decoded.skip });
+      return;
+    }
+    texts.push(decoded.text);
+    const n = (r as { bytes: Uint8Array }).bytes.byteLength;
+    files.push({ path: f.path, bytes: n });
+    bytes += n;
+  });
+  skipped.sort((a, b) => comparePaths(a.path, b.path));
+  return { text: joinFileTexts(texts), files, skipped, bytes };
+}
+
+/** Why a listed file is skipped by its name or by .gitignore, or null to keep it. */
 export function pathSkipReason(relPath: string, gitignore: GitignoreSet): string | null {
   const byName = skipReason(relPath.slice(relPath.lastIndexOf('/') + 1), false);
   if (byName) return byName;
@@ -213,24 +354,24 @@ export function pathSkipReason(relPath: string, gitignore: GitignoreSet): string
 }
 
 /**
- * The files that make the corpus under `maxCorpusBytes`: sorted by path, taken in that order while
- * their total size fits; the first that does not fit and all after it are skipped. The input order
- * does not matter, so the same workspace always gives the same corpus.
+ * Skipped files for a log line, by reason (most first), each naming its files:
+ * "2 may contain secrets: .env, keys/id_rsa; 1 binary file type: logo.png". At most `namesPerReason`
+ * names per reason, then "and N more". Details in parentheses ("(2.0 MiB)") are left out.
  */
-export function chooseWithinCap<T extends { path: string; size: number }>(files: readonly T[], maxCorpusBytes: number): { kept: T[]; skipped: CorpusSkip[] } {
-  const sorted = [...files].sort((a, b) => comparePaths(a.path, b.path));
-  let total = 0;
-  let n = 0;
-  while (n < sorted.length && total + sorted[n].size <= maxCorpusBytes) total += sorted[n++].size;
-  return { kept: sorted.slice(0, n), skipped: sorted.slice(n).map((f) => ({ path: f.path, reason: CORPUS_SIZE_LIMIT })) };
-}
-
-/** "3 may contain secrets, 1 larger than 1.0 MiB": counts by reason (details in parentheses dropped), most first. */
-export function summarizeSkipped(skipped: readonly CorpusSkip[]): string {
-  const counts = new Map<string, number>();
+export function summarizeSkipped(skipped: readonly CorpusSkip[], namesPerReason = 5): string {
+  const byReason = new Map<string, string[]>();
   for (const s of skipped) {
     const reason = s.reason.replace(/ \(.*\)$/, '');
-    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    const paths = byReason.get(reason) ?? [];
+    paths.push(s.path);
+    byReason.set(reason, paths);
   }
-  return [...counts].sort((a, b) => b[1] - a[1] || comparePaths(a[0], b[0])).map(([reason, n]) => `${n} ${reason}`).join(', ');
+  return [...byReason]
+    .sort((a, b) => b[1].length - a[1].length || comparePaths(a[0], b[0]))
+    .map(([reason, paths]) => {
+      const shown = paths.slice(0, namesPerReason).join(', ');
+      const more = paths.length > namesPerReason ? ` and ${paths.length - namesPerReason} more` : '';
+      return `${paths.length} ${reason}: ${shown}${more}`;
+    })
+    .join('; ');
 }

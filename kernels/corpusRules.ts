@@ -1,6 +1,8 @@
 // What counts as training text, shared by the CLI's folder reader and the extension's workspace
 // collector so both skip the same files for the same reasons and join files into the same text.
-// Pure functions of names and bytes: no Node, no vscode.
+// Pure functions of names and bytes: no Node, no vscode. kernels/corpusPlan.ts applies them.
+
+import { formatBytes } from './format';
 
 /** Folders never walked into: dependencies, version control, build output, caches, virtual environments. */
 export const SKIP_DIRS: ReadonlySet<string> = new Set([
@@ -85,11 +87,4 @@ export function decodeFileText(bytes: Uint8Array): { text: string } | { skip: st
 /** Joins files' texts into one training text: each ends with a newline, and a blank line separates them. */
 export function joinFileTexts(texts: readonly string[]): string {
   return texts.map((t) => (t.endsWith('\n') ? t : t + '\n')).join('\n');
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
 }

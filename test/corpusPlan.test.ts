@@ -9,19 +9,21 @@ import * as os from 'os';
 import * as path from 'path';
 import { SKIP_REASON, decodeFileText, joinFileTexts, skipReason } from '../kernels/corpusRules';
 import {
-  CORPUS_SIZE_LIMIT,
   GitignoreFile,
   GitignoreSet,
   IGNORED_BY_GIT,
-  chooseWithinCap,
+  ListedFile,
+  corpusCapReason,
   excludeGlobs,
   excludeMatcher,
   findFilesExclude,
   globToRegExp,
   pathSkipReason,
+  planCorpus,
   summarizeSkipped,
-} from '../extension/corpusPlan';
+} from '../kernels/corpusPlan';
 import { Rng } from '../kernels/rng';
+import { skipOrFailUnderCI } from './ci';
 
 describe('corpus plan', () => {
   describe('.gitignore', () => {
@@ -70,7 +72,7 @@ describe('corpus plan', () => {
     });
 
     it('agrees with git ls-files on the same tree', function () {
-      if (spawnSync('git', ['--version']).status !== 0) this.skip();
+      if (spawnSync('git', ['--version']).status !== 0) skipOrFailUnderCI(this, 'git is not on PATH (the reference for .gitignore matching): apt-get install git');
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatescope-gitignore-'));
       try {
         // No user or system configuration: only the .gitignore files count.
@@ -202,6 +204,11 @@ describe('corpus plan', () => {
   });
 
   describe('corpus size cap', () => {
+    /** The planner with the cap as its only rule: what is read, and what the cap leaves out. */
+    const chooseWithinCap = (listed: readonly ListedFile[], cap: number) => {
+      const plan = planCorpus([{ prefix: '', files: listed, gitignores: [] }], { include: '**/*', exclude: [], maxFileBytes: Infinity, maxCorpusBytes: cap });
+      return { kept: plan.read.map(({ path, size }) => ({ path, size })), skipped: plan.skipped };
+    };
     const files = Array.from({ length: 200 }, (_, i) => ({ path: `src/f${String(i).padStart(3, '0')}.ts`, size: 1 + ((i * 7919) % 1000) }));
 
     it('gives the same corpus whatever order the files are listed in', () => {
@@ -228,7 +235,7 @@ describe('corpus plan', () => {
       assert.strictEqual(paths(59), 'ab'); // c does not fit, and the small d after it is not taken either
       assert.strictEqual(paths(10), 'a');
       assert.strictEqual(paths(9), '');
-      assert.deepStrictEqual(chooseWithinCap(three, 30).skipped, [{ path: 'c', reason: CORPUS_SIZE_LIMIT }, { path: 'd', reason: CORPUS_SIZE_LIMIT }]);
+      assert.deepStrictEqual(chooseWithinCap(three, 30).skipped, [{ path: 'c', reason: corpusCapReason(30) }, { path: 'd', reason: corpusCapReason(30) }]);
     });
 
     it('sorts by code units, not by locale', () => {
@@ -237,12 +244,14 @@ describe('corpus plan', () => {
     });
   });
 
-  it('summarizes skipped files by reason, most first', () => {
+  it('summarizes skipped files by reason, most first, naming the files', () => {
     const s = summarizeSkipped([
-      { path: 'a', reason: 'larger than 1.0 MiB (2.0 MiB)' },
-      { path: 'b', reason: 'larger than 1.0 MiB (3.0 MiB)' },
+      { path: 'a', reason: 'larger than 1 MiB (2 MiB)' },
+      { path: 'b', reason: 'larger than 1 MiB (3 MiB)' },
       { path: '.env', reason: SKIP_REASON.secret },
     ]);
-    assert.strictEqual(s, '2 larger than 1.0 MiB, 1 may contain secrets');
+    assert.strictEqual(s, '2 larger than 1 MiB: a, b; 1 may contain secrets: .env');
+    const many = summarizeSkipped(Array.from({ length: 7 }, (_, i) => ({ path: `f${i}.png`, reason: SKIP_REASON.binaryType })));
+    assert.strictEqual(many, '7 binary file type: f0.png, f1.png, f2.png, f3.png, f4.png and 2 more');
   });
 });

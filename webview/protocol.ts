@@ -5,7 +5,7 @@
 // wrong types, missing fields, out-of-range numbers and oversized arrays throw a ProtocolError,
 // which the receiver logs and drops. Imported by extension/ and webview/; no vscode or DOM imports.
 
-import { CELL_TYPES, ModelConfig, OptimConfig } from '../kernels/config';
+import { BOUNDS, Bounded, CELL_TYPES, ModelConfig, OptimConfig, isIntegerSetting } from '../kernels/config';
 import { HistoryPoint } from '../kernels/checkpoint';
 import { BackendKind, ModelSizes, TrainingJob, TrainingReport } from '../kernels/session';
 
@@ -31,18 +31,21 @@ export interface FormValues {
   backend: 'auto' | 'webgpu' | 'cpu';
 }
 
-/** Bounds of every numeric form field (the package.json settings declare the same). */
+/** A setting's bounds as kernels/config.ts declares them (the one source; package.json is checked against it). */
+const configBounds = (k: Bounded) => ({ min: BOUNDS[k][0], max: BOUNDS[k][1], integer: isIntegerSetting(k) });
+
+/** Bounds of every numeric form field: kernels/config.ts's, under the form's names. */
 export const FORM_BOUNDS: Record<Exclude<keyof FormValues, 'architecture' | 'tokenizer' | 'backend'>, { min: number; max: number; integer: boolean }> = {
-  hiddenSize: { min: 1, max: 2048, integer: true },
-  layers: { min: 1, max: 4, integer: true },
-  embeddingSize: { min: 1, max: 2048, integer: true },
-  dropout: { min: 0, max: 0.9, integer: false },
-  sequenceLength: { min: 1, max: 2048, integer: true },
-  batchSize: { min: 1, max: 1024, integer: true },
-  learningRate: { min: 1e-7, max: 1, integer: false },
-  gradientClip: { min: 0, max: 1e6, integer: false },
-  vocabularySize: { min: 256, max: 8192, integer: true },
-  timeBudgetSeconds: { min: 1, max: 7 * 24 * 3600, integer: false },
+  hiddenSize: configBounds('hiddenSize'),
+  layers: configBounds('numLayers'),
+  embeddingSize: configBounds('embedSize'),
+  dropout: configBounds('dropout'),
+  sequenceLength: configBounds('seqLen'),
+  batchSize: configBounds('batchSize'),
+  learningRate: configBounds('learningRate'),
+  gradientClip: configBounds('clipNorm'),
+  vocabularySize: configBounds('bpeVocabSize'),
+  timeBudgetSeconds: configBounds('timeBudgetSeconds'),
 };
 
 export type TrainingStatus = 'idle' | 'collecting' | 'training' | 'stopping' | 'paused' | 'error';
@@ -207,6 +210,8 @@ function tagged<T>(field: string, cases: Record<string, Parser<T>>): Parser<T> {
 }
 
 const bounded = (k: keyof typeof FORM_BOUNDS): Parser<number> => num(FORM_BOUNDS[k].min, FORM_BOUNDS[k].max, FORM_BOUNDS[k].integer);
+/** A number within a setting's bounds in kernels/config.ts. */
+const setting = (k: Bounded): Parser<number> => num(BOUNDS[k][0], BOUNDS[k][1], isIntegerSetting(k));
 
 const formShape: Shape<FormValues> = {
   architecture: oneOf(CELL_TYPES),
@@ -233,8 +238,8 @@ const count = num(0, Number.MAX_SAFE_INTEGER, true);
 const runId = num(0, Number.MAX_SAFE_INTEGER, true);
 
 const modelConfig = obj<ModelConfig>({
-  cell: oneOf(CELL_TYPES), vocabSize: num(2, 65536, true), embedSize: num(1, 2048, true), hiddenSize: num(1, 2048, true),
-  numLayers: num(1, 4, true), dropout: num(0, 0.9),
+  cell: oneOf(CELL_TYPES), vocabSize: setting('vocabSize'), embedSize: setting('embedSize'), hiddenSize: setting('hiddenSize'),
+  numLayers: setting('numLayers'), dropout: setting('dropout'),
 });
 
 const historyPoint = obj<HistoryPoint>({ step: count, trainLoss: optional(anyNum), valBpc: optional(anyNum), time: optional(anyNum) });
@@ -285,24 +290,24 @@ const displayReport: Parser<DisplayReport> = tagged<DisplayReport>('kind', {
 });
 
 const optimConfig = obj<OptimConfig>({
-  learningRate: num(1e-7, 1), beta1: num(0, 0.999999), beta2: num(0, 0.999999999), eps: num(1e-12, 1), weightDecay: num(0, 1), clipNorm: num(0, 1e6),
+  learningRate: setting('learningRate'), beta1: setting('beta1'), beta2: setting('beta2'), eps: setting('eps'), weightDecay: setting('weightDecay'), clipNorm: setting('clipNorm'),
 });
 
 const modelSizes = obj<ModelSizes>({
-  cell: oneOf(CELL_TYPES), hiddenSize: num(1, 2048, true), numLayers: num(1, 4, true), embedSize: num(1, 2048, true), dropout: num(0, 0.9),
+  cell: oneOf(CELL_TYPES), hiddenSize: setting('hiddenSize'), numLayers: setting('numLayers'), embedSize: setting('embedSize'), dropout: setting('dropout'),
 });
 
 const trainingJob = obj<TrainingJob>({
   runId,
   text: obj({ train: str(MAX_STRING), val: str(MAX_STRING) }),
   model: modelSizes,
-  tokenizer: obj({ kind: oneOf(['char', 'bpe'] as const), vocabSize: num(2, 65536, true) }),
+  tokenizer: obj({ kind: oneOf(['char', 'bpe'] as const), vocabSize: setting('vocabSize') }),
   optim: optimConfig,
-  batch: obj({ seqLen: num(1, 2048, true), batchSize: num(1, 1024, true) }),
+  batch: obj({ seqLen: setting('seqLen'), batchSize: setting('batchSize') }),
   budget: obj({ maxSeconds: optional(num(0, 1e9)), maxSteps: optional(num(1, 1e12, true)) }),
   checkpointEverySeconds: num(0.01, 1e9),
   evalEverySeconds: num(0.01, 1e9),
-  seed: num(0, 2 ** 32 - 1, true),
+  seed: setting('seed'),
   resume: optional(obj({ model: bytes, optimizer: optional(bytes) })),
   history: optional(arr(historyPoint, MAX_HISTORY)),
 });

@@ -4,7 +4,7 @@
 // newer than them (a stale optimizer is detected by its step and ignored).
 
 import * as fs from 'fs';
-import { ModelCheckpoint, OptimizerState, decodeCheckpoint, encodeCheckpoint, encodeOptimizerState, optimizerStateFor } from '../checkpoint';
+import { ModelCheckpoint, decodeCheckpoint } from '../checkpoint';
 import { GateScopeError } from '../errors';
 import { atomicWriteFile, readFileLimited } from './atomicWrite';
 
@@ -15,12 +15,14 @@ export function optimizerPath(modelPath: string): string {
   return modelPath.replace(/(\.safetensors)?$/, '.optim.safetensors');
 }
 
-export async function saveCheckpointFiles(modelPath: string, ck: ModelCheckpoint, optim?: OptimizerState): Promise<void> {
-  if (optim) await atomicWriteFile(optimizerPath(modelPath), encodeOptimizerState(optim));
-  await atomicWriteFile(modelPath, encodeCheckpoint(ck));
+/** Writes a checkpoint already encoded (as a training job reports it): the optimizer file first. */
+export async function saveCheckpointBytes(modelPath: string, model: Uint8Array, optimizer?: Uint8Array): Promise<void> {
+  if (optimizer) await atomicWriteFile(optimizerPath(modelPath), optimizer);
+  await atomicWriteFile(modelPath, model);
 }
 
-export async function loadCheckpointFile(modelPath: string): Promise<ModelCheckpoint> {
+/** A model file's bytes and what they decode to (a clear error for a missing, unreadable or invalid file). */
+export async function loadCheckpointFileBytes(modelPath: string): Promise<{ bytes: Uint8Array; checkpoint: ModelCheckpoint }> {
   let bytes: Uint8Array;
   try {
     bytes = await readFileLimited(modelPath, MAX_CHECKPOINT_BYTES);
@@ -29,21 +31,24 @@ export async function loadCheckpointFile(modelPath: string): Promise<ModelCheckp
     const code = (e as NodeJS.ErrnoException).code;
     throw new GateScopeError(code === 'ENOENT' ? `no checkpoint at ${modelPath}` : `cannot read checkpoint ${modelPath} (${code ?? (e as Error).message})`);
   }
-  return decodeCheckpoint(bytes, `checkpoint ${modelPath}`);
+  return { bytes, checkpoint: decodeCheckpoint(bytes, `checkpoint ${modelPath}`) };
+}
+
+export async function loadCheckpointFile(modelPath: string): Promise<ModelCheckpoint> {
+  return (await loadCheckpointFileBytes(modelPath)).checkpoint;
 }
 
 /**
- * The optimizer state saved beside a model, if there is a valid one for the same step; otherwise
- * null and a reason (training then restarts Adam's moments, which costs a little speed, nothing else).
+ * The bytes of the optimizer file saved beside a model, or undefined (with a note when it exists but
+ * cannot be read): whether it pairs with the model is checkpoint.ts's optimizerStateFor to say;
+ * without it, training restarts Adam's moments, which costs a little speed, nothing else.
  */
-export async function loadOptimizerFile(modelPath: string, ck: ModelCheckpoint): Promise<{ state: OptimizerState | null; note?: string }> {
+export async function readOptimizerFile(modelPath: string): Promise<{ bytes?: Uint8Array; note?: string }> {
   const p = optimizerPath(modelPath);
-  if (!fs.existsSync(p)) return optimizerStateFor(undefined, ck);
-  let bytes: Uint8Array;
+  if (!fs.existsSync(p)) return {};
   try {
-    bytes = await readFileLimited(p, MAX_CHECKPOINT_BYTES * 2);
+    return { bytes: await readFileLimited(p, MAX_CHECKPOINT_BYTES * 2) };
   } catch (e) {
-    return { state: null, note: `${(e as Error).message}; Adam starts afresh` };
+    return { note: `${(e as Error).message}; Adam starts afresh` };
   }
-  return optimizerStateFor(bytes, ck, `optimizer state ${p}`);
 }

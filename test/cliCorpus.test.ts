@@ -1,0 +1,52 @@
+// The CLI's corpus against the rules written out by hand (test/vscode/corpusFixture.ts): `gatescope
+// corpus --json` lists the files it reads, in order, and every skip with its reason; `train` names the
+// skipped files. The in-VS-Code twin (test/vscode/suite/corpus.spec.ts, "@corpus") checks that the
+// extension's collector gives the same listing on the same folder.
+
+import * as assert from 'assert';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { joinFileTexts } from '../kernels/corpusRules';
+import { runCli } from './cliRun';
+import { makeCorpusFixture } from './vscode/corpusFixture';
+
+interface CorpusListing {
+  files: { path: string; bytes: number }[];
+  skipped: { path: string; reason: string }[];
+  bytes: number;
+  textSha256: string;
+}
+
+describe('cli corpus', function () {
+  this.timeout(120000);
+  let tmp: string;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gatescope-cli-corpus-'));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('reads the files the rules allow, in path order, stops at the cap, and says why it skipped each other file', () => {
+    const fx = makeCorpusFixture(path.join(tmp, 'fixture'));
+    const r = runCli(['corpus', fx.root, '--json', ...fx.cliArgs]);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const listing = JSON.parse(r.stdout) as CorpusListing;
+    assert.deepStrictEqual(listing.files.map((f) => f.path), fx.expected.files);
+    assert.deepStrictEqual(listing.skipped, fx.expected.skipped);
+    const texts = fx.expected.files.map((f) => fs.readFileSync(path.join(fx.root, f), 'utf8'));
+    for (const f of listing.files) assert.strictEqual(f.bytes, fs.statSync(path.join(fx.root, f.path)).size, f.path);
+    assert.strictEqual(listing.bytes, listing.files.reduce((s, f) => s + f.bytes, 0));
+    assert.strictEqual(listing.textSha256, createHash('sha256').update(joinFileTexts(texts), 'utf8').digest('hex'));
+  });
+
+  it('train names every skipped file in its summary', () => {
+    const fx = makeCorpusFixture(path.join(tmp, 'train'));
+    const r = runCli(['train', fx.root, ...fx.cliArgs, '--steps', '1', '--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2', '--eval-every', '1000',
+      '--sample-length', '0', '--quiet', '--val-fraction', '0.01', '--out', path.join(tmp, 'train.safetensors')]);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const summary = r.stderr.split('\n').find((l) => l.startsWith('skipped '));
+    assert.ok(summary, r.stderr);
+    for (const s of fx.expected.skipped) assert.ok(summary.includes(s.path), `the summary does not name ${s.path}: ${summary}`);
+  });
+});
