@@ -1,6 +1,7 @@
 // Global-norm gradient clipping and Adam/AdamW, exactly as torch.nn.utils.clip_grad_norm_ and
 // torch.optim.Adam(W) compute them: the CPU twins of the WGSL norm, clip and Adam kernels.
 
+import type { OptimConfig } from '../config';
 import { Vec } from '../tensor';
 
 /** L2 norm over all gradient tensors together. */
@@ -20,13 +21,8 @@ export function clipGradNorm(grads: readonly Vec[], maxNorm: number): number {
   return norm;
 }
 
-export interface AdamHyper {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-}
+/** What one Adam step reads of the optimizer settings (clipping is clipGradNorm's). */
+export type AdamHyper = Pick<OptimConfig, 'learningRate' | 'beta1' | 'beta2' | 'eps' | 'weightDecay'>;
 
 /** One Adam step on one tensor; `step` counts from 1. Weight decay is decoupled (AdamW) when > 0. */
 export function adamUpdate(p: Vec, g: Vec, m: Vec, v: Vec, step: number, h: AdamHyper): void {

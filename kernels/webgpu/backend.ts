@@ -258,9 +258,7 @@ export class WebGpuBackend implements TrainingBackend {
       }
       embeddingBackward(rec, R, E, Vn, p.x, 0, dInp, 0, this.G);
       sumSquares(rec, this.nParams, this.G, this.partial, lossBuf, 1);
-      clipAdam(rec, this.nParams, this.P, this.G, this.M, this.V, lossBuf, 1, this.stepBuf, {
-        beta1: this.optim.beta1, beta2: this.optim.beta2, eps: this.optim.eps, weightDecay: this.optim.weightDecay, clipNorm: this.optim.clipNorm,
-      });
+      clipAdam(rec, this.nParams, this.P, this.G, this.M, this.V, lossBuf, 1, this.stepBuf, this.optim);
     }
     try {
       await rec.finalize();

@@ -6,16 +6,9 @@
 // twin reads and writes the same array (LSTM cPrev → c in `cs`, h' in `hs`; GRU hPrev → h' in `hs`)
 // the op takes one read-write binding with two offsets. The two ranges must not overlap.
 
-import { KernelDef, Recorder } from './context';
+import { KernelDef, Recorder, StorageBuffer, gridFor, perItemKernel } from './context';
 
 const WG = 64;
-
-/** Workgroups for `threads` threads, folded into 2-D when more than 65535 are needed. */
-function grid(threads: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(threads / WG));
-  const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y];
-}
 
 /** Exact activations. tanh's argument is clamped to ±15 (tanh(15) rounds to 1 in f32) because some
  * implementations return NaN for large |x|; sigmoid's to ±80 so exp never overflows. */
@@ -24,51 +17,32 @@ fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-clamp(x, -80.0, 80.0))); }
 fn tanhs(x: f32) -> f32 { return tanh(clamp(x, -15.0, 15.0)); }
 `;
 
-/** Shared header: the thread's element index k (b*H + j) and the bounds check. */
-function kernel(name: string, bindings: KernelDef['bindings'], decls: string, params: string, body: string): KernelDef {
-  const code = /* wgsl */ `
-${ACT}
-struct P { B: u32, H: u32, ${params} }
-${decls}
-@group(0) @binding(${bindings.length}) var<uniform> p: P;
-@compute @workgroup_size(${WG}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                                   @builtin(local_invocation_index) lid: u32) {
-  let k = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (k >= p.B * p.H) { return; }
-  let H = p.H;
+/** A cell kernel: one thread per element k = b*H + j of the step, with B and H first in its parameters. */
+function kernel(name: string, buffers: StorageBuffer[], params: string, body: string): KernelDef {
+  return perItemKernel({
+    name, workgroupSize: WG, buffers, params: `B: u32, H: u32, ${params}`, prelude: ACT, index: 'k', count: 'p.B * p.H',
+    body: `  let H = p.H;
   let b = k / H;
   let j = k - b * H;
-${body}
-}`;
-  return { name, key: `${name}:wg${WG}`, code, bindings };
+${body}`,
+  });
 }
 
 const rnnFwd = kernel(
-  'rnnCellForward', ['read', 'read', 'rw'],
-  `@group(0) @binding(0) var<storage, read> xp: array<f32>;
-@group(0) @binding(1) var<storage, read> hp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> hs: array<f32>;`,
+  'rnnCellForward', [['xp', 'read'], ['hp', 'read'], ['hs', 'rw']],
   'xpOff: u32, hpOff: u32, hOff: u32',
   `  hs[p.hOff + k] = tanhs(xp[p.xpOff + k] + hp[p.hpOff + k]);`,
 );
 
 const rnnBwd = kernel(
-  'rnnCellBackward', ['read', 'read', 'rw'],
-  `@group(0) @binding(0) var<storage, read> dh: array<f32>;
-@group(0) @binding(1) var<storage, read> hs: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dPre: array<f32>;`,
+  'rnnCellBackward', [['dh', 'read'], ['hs', 'read'], ['dPre', 'rw']],
   'dhOff: u32, hOff: u32, dOff: u32',
   `  let hv = hs[p.hOff + k];
   dPre[p.dOff + k] = dh[p.dhOff + k] * (1.0 - hv * hv);`,
 );
 
 const lstmFwd = kernel(
-  'lstmCellForward', ['read', 'read', 'rw', 'rw', 'rw'],
-  `@group(0) @binding(0) var<storage, read> xp: array<f32>;
-@group(0) @binding(1) var<storage, read> hp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> cs: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gates: array<f32>;
-@group(0) @binding(4) var<storage, read_write> hs: array<f32>;`,
+  'lstmCellForward', [['xp', 'read'], ['hp', 'read'], ['cs', 'rw'], ['gates', 'rw'], ['hs', 'rw']],
   'xpOff: u32, hpOff: u32, cPrevOff: u32, cOff: u32, gOff: u32, hOff: u32',
   `  let G = 4u * H;
   let x = p.xpOff + b * G + j;
@@ -88,12 +62,7 @@ const lstmFwd = kernel(
 );
 
 const lstmBwd = kernel(
-  'lstmCellBackward', ['read', 'rw', 'read', 'read', 'rw'],
-  `@group(0) @binding(0) var<storage, read> dh: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dc: array<f32>;
-@group(0) @binding(2) var<storage, read> gates: array<f32>;
-@group(0) @binding(3) var<storage, read> cs: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dPre: array<f32>;`,
+  'lstmCellBackward', [['dh', 'read'], ['dc', 'rw'], ['gates', 'read'], ['cs', 'read'], ['dPre', 'rw']],
   'dhOff: u32, gOff: u32, cOff: u32, cPrevOff: u32, dOff: u32',
   `  let G = 4u * H;
   let g = p.gOff + b * G + j;
@@ -113,11 +82,7 @@ const lstmBwd = kernel(
 );
 
 const gruFwd = kernel(
-  'gruCellForward', ['read', 'read', 'rw', 'rw'],
-  `@group(0) @binding(0) var<storage, read> xp: array<f32>;
-@group(0) @binding(1) var<storage, read> hp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> hs: array<f32>;
-@group(0) @binding(3) var<storage, read_write> gates: array<f32>;`,
+  'gruCellForward', [['xp', 'read'], ['hp', 'read'], ['hs', 'rw'], ['gates', 'rw']],
   'xpOff: u32, hpOff: u32, hPrevOff: u32, hOff: u32, gOff: u32',
   `  let G = 3u * H;
   let x = p.xpOff + b * G + j;
@@ -133,14 +98,7 @@ const gruFwd = kernel(
 );
 
 const gruBwd = kernel(
-  'gruCellBackward', ['read', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
-  `@group(0) @binding(0) var<storage, read> dh: array<f32>;
-@group(0) @binding(1) var<storage, read> gates: array<f32>;
-@group(0) @binding(2) var<storage, read> hp: array<f32>;
-@group(0) @binding(3) var<storage, read> hs: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dXp: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dHp: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dhDirect: array<f32>;`,
+  'gruCellBackward', [['dh', 'read'], ['gates', 'read'], ['hp', 'read'], ['hs', 'read'], ['dXp', 'rw'], ['dHp', 'rw'], ['dhDirect', 'rw']],
   'dhOff: u32, gOff: u32, hpOff: u32, hPrevOff: u32, dxOff: u32, dhpOff: u32',
   `  let G = 3u * H;
   let g = p.gOff + b * G + j;
@@ -168,12 +126,12 @@ export const CELL_KERNELS: readonly KernelDef[] = [rnnFwd, rnnBwd, lstmFwd, lstm
 
 /** hs[hOff + k] = tanh(xp[xpOff + k] + hp[hpOff + k]) for k < B*H. */
 export function rnnCellForward(rec: Recorder, B: number, H: number, xp: GPUBuffer, xpOff: number, hp: GPUBuffer, hpOff: number, hs: GPUBuffer, hOff: number): void {
-  rec.dispatch(rnnFwd, [xp, hp, hs], [B, H, xpOff, hpOff, hOff], grid(B * H));
+  rec.dispatch(rnnFwd, [xp, hp, hs], [B, H, xpOff, hpOff, hOff], gridFor(B * H, WG));
 }
 
 /** dPre[dOff + k] = dh[dhOff + k] · (1 - h'²) with h' = hs[hOff + k]. */
 export function rnnCellBackward(rec: Recorder, B: number, H: number, dh: GPUBuffer, dhOff: number, hs: GPUBuffer, hOff: number, dPre: GPUBuffer, dOff: number): void {
-  rec.dispatch(rnnBwd, [dh, hs, dPre], [B, H, dhOff, hOff, dOff], grid(B * H));
+  rec.dispatch(rnnBwd, [dh, hs, dPre], [B, H, dhOff, hOff, dOff], gridFor(B * H, WG));
 }
 
 /**
@@ -186,7 +144,7 @@ export function lstmCellForward(
   cs: GPUBuffer, cPrevOff: number, cOff: number,
   gates: GPUBuffer, gOff: number, hs: GPUBuffer, hOff: number,
 ): void {
-  rec.dispatch(lstmFwd, [xp, hp, cs, gates, hs], [B, H, xpOff, hpOff, cPrevOff, cOff, gOff, hOff], grid(B * H));
+  rec.dispatch(lstmFwd, [xp, hp, cs, gates, hs], [B, H, xpOff, hpOff, cPrevOff, cOff, gOff, hOff], gridFor(B * H, WG));
 }
 
 /**
@@ -200,7 +158,7 @@ export function lstmCellBackward(
   gates: GPUBuffer, gOff: number, cs: GPUBuffer, cOff: number, cPrevOff: number,
   dPre: GPUBuffer, dOff: number,
 ): void {
-  rec.dispatch(lstmBwd, [dh, dc, gates, cs, dPre], [B, H, dhOff, gOff, cOff, cPrevOff, dOff], grid(B * H));
+  rec.dispatch(lstmBwd, [dh, dc, gates, cs, dPre], [B, H, dhOff, gOff, cOff, cPrevOff, dOff], gridFor(B * H, WG));
 }
 
 /** GRU step: reads h from hs at hPrevOff and writes h' to hs at hOff (one read-write binding); gates [B, 3H] (r, z, n) at gOff. */
@@ -210,7 +168,7 @@ export function gruCellForward(
   hs: GPUBuffer, hPrevOff: number, hOff: number,
   gates: GPUBuffer, gOff: number,
 ): void {
-  rec.dispatch(gruFwd, [xp, hp, hs, gates], [B, H, xpOff, hpOff, hPrevOff, hOff, gOff], grid(B * H));
+  rec.dispatch(gruFwd, [xp, hp, hs, gates], [B, H, xpOff, hpOff, hPrevOff, hOff, gOff], gridFor(B * H, WG));
 }
 
 /**
@@ -223,5 +181,5 @@ export function gruCellBackward(
   gates: GPUBuffer, gOff: number, hp: GPUBuffer, hpOff: number, hs: GPUBuffer, hPrevOff: number,
   dXp: GPUBuffer, dxOff: number, dHp: GPUBuffer, dhpOff: number, dhDirect: GPUBuffer,
 ): void {
-  rec.dispatch(gruBwd, [dh, gates, hp, hs, dXp, dHp, dhDirect], [B, H, dhOff, gOff, hpOff, hPrevOff, dxOff, dhpOff], grid(B * H));
+  rec.dispatch(gruBwd, [dh, gates, hp, hs, dXp, dHp, dhDirect], [B, H, dhOff, gOff, hpOff, hPrevOff, dxOff, dhpOff], gridFor(B * H, WG));
 }

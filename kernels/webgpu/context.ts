@@ -288,3 +288,78 @@ export class Recorder {
     this.uniform = null;
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Writing kernels: the dispatch size and the WGSL every kernel opens with, in one place.
+
+/** Most workgroups per dispatch axis that WebGPU guarantees. */
+export const MAX_GROUPS = 65535;
+
+/**
+ * The dispatch size [x, y] for `groups` workgroups that a kernel numbers linearly as
+ * `wid.y * num_workgroups.x + wid.x`: one axis up to 65535, then as square as the limit allows
+ * (the kernel skips the few ids past `groups` by its bounds check).
+ */
+export function dispatchGrid(groups: number): [number, number] {
+  if (groups <= MAX_GROUPS) return [groups, 1];
+  const y = Math.ceil(groups / MAX_GROUPS);
+  if (y > MAX_GROUPS) throw new Error(`dispatch of ${groups} workgroups is too large`);
+  return [Math.ceil(groups / y), y];
+}
+
+/** The dispatch for `items` work items, `perGroup` of them to a workgroup: at least one workgroup,
+ * laid out by dispatchGrid. */
+export function gridFor(items: number, perGroup: number): [number, number] {
+  return dispatchGrid(Math.max(1, Math.ceil(items / perGroup)));
+}
+
+/** One storage buffer of a kernel, in binding order: its WGSL name, its access, and its WGSL type
+ * (array<f32> unless given). */
+export type StorageBuffer = [name: string, kind: BindingKind, type?: string];
+
+/**
+ * A kernel whose storage-buffer binding kinds and WGSL declarations come from one list (so the two
+ * cannot disagree), with `struct P { <params> }` bound as the uniform `p` after them; `code` holds the
+ * rest of the module (helpers, workgroup variables, `main`).
+ */
+export function declaredKernel(name: string, key: string, buffers: readonly StorageBuffer[], params: string, code: string): KernelDef {
+  const decls = buffers.map(([buffer, kind, type = 'array<f32>'], i) =>
+    `@group(0) @binding(${i}) var<storage, ${kind === 'read' ? 'read' : 'read_write'}> ${buffer}: ${type};`);
+  return {
+    name,
+    key,
+    bindings: buffers.map((b) => b[1]),
+    code: ['', `struct P { ${params} }`, ...decls, `@group(0) @binding(${buffers.length}) var<uniform> p: P;`, code].join('\n'),
+  };
+}
+
+/** A kernel that gives each thread one item (an element, a row, a column), dispatched with gridFor. */
+export interface PerItemKernel {
+  /** Kernel name, for error messages; with the workgroup size, the pipeline cache key. */
+  name: string;
+  workgroupSize: number;
+  buffers: readonly StorageBuffer[];
+  /** Fields of the uniform struct P, e.g. 'n: u32, off: u32, scale: f32'. */
+  params: string;
+  /** WGSL placed before `main`: helper functions and structs. */
+  prelude?: string;
+  /** Name of the thread's item index in `main` (default `i`). */
+  index?: string;
+  /** WGSL count of items: threads whose index reaches it return at once. */
+  count: string;
+  /** The rest of `main`'s body. */
+  body: string;
+}
+
+/** The KernelDef of a PerItemKernel: declarations, the linear thread index over the 2-D grid, the bounds check, the body. */
+export function perItemKernel(k: PerItemKernel): KernelDef {
+  const i = k.index ?? 'i';
+  const wg = k.workgroupSize;
+  return declaredKernel(k.name, `${k.name}:wg${wg}`, k.buffers, k.params, /* wgsl */ `${k.prelude ?? ''}
+@compute @workgroup_size(${wg}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                                   @builtin(local_invocation_index) lid: u32) {
+  let ${i} = (wid.y * nwg.x + wid.x) * ${wg}u + lid;
+  if (${i} >= ${k.count}) { return; }
+${k.body}
+}`);
+}

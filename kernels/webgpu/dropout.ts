@@ -4,25 +4,15 @@
 // like Math.imul). The step is read from a storage buffer the caller rewrites each training step, so
 // one recorded dispatch serves every step.
 
-import { KernelDef, Recorder } from './context';
+import { KernelDef, Recorder, gridFor, perItemKernel } from './context';
 
 const WG = 256;
 
-function grid(groups: number): [number, number] {
-  groups = Math.max(1, groups);
-  const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y];
-}
-
-const maskKernel: KernelDef = {
-  name: 'dropoutMask',
-  key: `dropoutMask:wg${WG}`,
-  bindings: ['rw', 'read'],
-  code: /* wgsl */ `
-struct P { n: u32, off: u32, seed: u32, site: u32, stepOff: u32, threshold: u32, dropAll: u32, scale: f32 }
-@group(0) @binding(0) var<storage, read_write> mask: array<f32>;
-@group(0) @binding(1) var<storage, read> steps: array<u32>;
-@group(0) @binding(2) var<uniform> p: P;
+const maskKernel = perItemKernel({
+  name: 'dropoutMask', workgroupSize: WG,
+  buffers: [['mask', 'rw'], ['steps', 'read', 'array<u32>']],
+  params: 'n: u32, off: u32, seed: u32, site: u32, stepOff: u32, threshold: u32, dropAll: u32, scale: f32',
+  prelude: /* wgsl */ `
 fn hash32(v: u32) -> u32 {
   var x = v;
   x ^= x >> 16u;
@@ -31,17 +21,14 @@ fn hash32(v: u32) -> u32 {
   x *= 0x846ca68bu;
   x ^= x >> 16u;
   return x;
-}
-@compute @workgroup_size(${WG}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                                   @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= p.n) { return; }
+}`,
+  count: 'p.n',
+  body: /* wgsl */ `
   let stream = steps[p.stepOff] * 16u + p.site;
   let h = hash32(hash32(hash32(p.seed) ^ stream) ^ i);
   let keep = p.dropAll == 0u && h >= p.threshold;
-  mask[p.off + i] = select(0.0, p.scale, keep);
-}`,
-};
+  mask[p.off + i] = select(0.0, p.scale, keep);`,
+});
 
 export const DROPOUT_KERNELS: readonly KernelDef[] = [maskKernel];
 
@@ -63,5 +50,5 @@ export function dropoutMask(rec: Recorder, n: number, mask: GPUBuffer, maskOff: 
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout probability ${p} is outside [0, 1]`);
   if (n === 0) return;
   const t = dropoutThreshold(p);
-  rec.dispatch(maskKernel, [mask, stepBuf], [n, maskOff, seed >>> 0, site >>> 0, stepOff, t ?? 0, t === null ? 1 : 0, { f: 1 / (1 - p) }], grid(Math.ceil(n / WG)));
+  rec.dispatch(maskKernel, [mask, stepBuf], [n, maskOff, seed >>> 0, site >>> 0, stepOff, t ?? 0, t === null ? 1 : 0, { f: 1 / (1 - p) }], gridFor(n, WG));
 }

@@ -1,27 +1,17 @@
 // Small pointwise ops on f32 storage buffers: sums, products (dropout masks), copies and fills.
 // Offsets and counts are in f32 elements. One thread per element, 256 threads per workgroup; the
-// workgroups are laid out in two dimensions when there are more than 65535 of them (see dispatchGrid).
+// workgroups are laid out in two dimensions when there are more than 65535 of them (see
+// context.ts dispatchGrid).
 // "Into" ops take distinct buffers for inputs and output (WebGPU forbids binding one buffer both
 // read-only and writable in a dispatch); "InPlace" ops read and write one read-write binding.
 
-import { KernelDef, Recorder } from './context';
+import { KernelDef, Recorder, StorageBuffer, gridFor, perItemKernel } from './context';
+
+// Where the tests and older callers look for it; it lives with the other dispatch helpers.
+export { dispatchGrid } from './context';
 
 /** Threads per workgroup of the pointwise kernels. */
 const WG = 256;
-/** Most workgroups per dispatch axis that WebGPU guarantees. */
-const MAX_GROUPS = 65535;
-
-/**
- * The dispatch size [x, y] for `groups` workgroups that a kernel numbers linearly as
- * `wid.y * num_workgroups.x + wid.x`: one axis up to 65535, then as square as the limit allows
- * (the kernel skips the few ids past `groups` by its bounds check).
- */
-export function dispatchGrid(groups: number): [number, number] {
-  if (groups <= MAX_GROUPS) return [groups, 1];
-  const y = Math.ceil(groups / MAX_GROUPS);
-  if (y > MAX_GROUPS) throw new Error(`dispatch of ${groups} workgroups is too large`);
-  return [Math.ceil(groups / y), y];
-}
 
 /** Throws unless `count` elements from `off` lie inside the buffer (a clear error instead of a
  * silently clamped access on the GPU). */
@@ -44,82 +34,28 @@ function checkDistinct(op: string, bufs: GPUBuffer[]): void {
   }
 }
 
-/** The first lines of every pointwise kernel: `i` is this thread's element, threads past `p.n` return. */
-const HEADER = `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid.x;
-  if (i >= p.n) { return; }`;
+/** A pointwise kernel: one thread per element i < p.n. */
+function pointwise(name: string, buffers: StorageBuffer[], params: string, body: string): KernelDef {
+  return perItemKernel({ name, workgroupSize: WG, buffers, params: `n: u32, ${params}`, count: 'p.n', body });
+}
 
 function binaryInto(name: string, op: string): KernelDef {
-  return {
-    name,
-    key: name,
-    bindings: ['read', 'read', 'rw'],
-    code: `
-struct P { n: u32, aOff: u32, bOff: u32, outOff: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> o: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-${HEADER}
-  o[p.outOff + i] = a[p.aOff + i] ${op} b[p.bOff + i];
-}`,
-  };
+  return pointwise(name, [['a', 'read'], ['b', 'read'], ['o', 'rw']], 'aOff: u32, bOff: u32, outOff: u32',
+    `  o[p.outOff + i] = a[p.aOff + i] ${op} b[p.bOff + i];`);
 }
 
 function binaryInPlace(name: string, op: string): KernelDef {
-  return {
-    name,
-    key: name,
-    bindings: ['rw', 'read'],
-    code: `
-struct P { n: u32, accOff: u32, srcOff: u32 }
-@group(0) @binding(0) var<storage, read_write> acc: array<f32>;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
-${HEADER}
+  return pointwise(name, [['acc', 'rw'], ['src', 'read']], 'accOff: u32, srcOff: u32', `
   let j = p.accOff + i;
-  acc[j] = acc[j] ${op} src[p.srcOff + i];
-}`,
-  };
+  acc[j] = acc[j] ${op} src[p.srcOff + i];`);
 }
 
 const ADD_INTO = binaryInto('addInto', '+');
 const MUL_INTO = binaryInto('mulInto', '*');
 const ADD_IN_PLACE = binaryInPlace('addInPlace', '+');
 const MUL_IN_PLACE = binaryInPlace('mulInPlace', '*');
-
-const COPY: KernelDef = {
-  name: 'copyInto',
-  key: 'copyInto',
-  bindings: ['read', 'rw'],
-  code: `
-struct P { n: u32, srcOff: u32, dstOff: u32 }
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
-${HEADER}
-  dst[p.dstOff + i] = src[p.srcOff + i];
-}`,
-};
-
-const FILL: KernelDef = {
-  name: 'fill',
-  key: 'fill',
-  bindings: ['rw'],
-  code: `
-struct P { n: u32, dstOff: u32, value: f32 }
-@group(0) @binding(0) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(1) var<uniform> p: P;
-${HEADER}
-  dst[p.dstOff + i] = p.value;
-}`,
-};
-
-function groupsFor(n: number): [number, number] {
-  return dispatchGrid(Math.ceil(n / WG));
-}
+const COPY = pointwise('copyInto', [['src', 'read'], ['dst', 'rw']], 'srcOff: u32, dstOff: u32', '  dst[p.dstOff + i] = src[p.srcOff + i];');
+const FILL = pointwise('fill', [['dst', 'rw']], 'dstOff: u32, value: f32', '  dst[p.dstOff + i] = p.value;');
 
 function into(def: KernelDef, rec: Recorder, n: number, a: GPUBuffer, aOff: number, b: GPUBuffer, bOff: number, out: GPUBuffer, outOff: number): void {
   checkCount(def.name, n);
@@ -128,7 +64,7 @@ function into(def: KernelDef, rec: Recorder, n: number, a: GPUBuffer, aOff: numb
   checkRange(def.name, 'b', b, bOff, n);
   checkRange(def.name, 'out', out, outOff, n);
   if (n === 0) return;
-  rec.dispatch(def, [a, b, out], [n, aOff, bOff, outOff], groupsFor(n));
+  rec.dispatch(def, [a, b, out], [n, aOff, bOff, outOff], gridFor(n, WG));
 }
 
 function inPlace(def: KernelDef, rec: Recorder, n: number, acc: GPUBuffer, accOff: number, src: GPUBuffer, srcOff: number): void {
@@ -137,7 +73,7 @@ function inPlace(def: KernelDef, rec: Recorder, n: number, acc: GPUBuffer, accOf
   checkRange(def.name, 'acc', acc, accOff, n);
   checkRange(def.name, 'src', src, srcOff, n);
   if (n === 0) return;
-  rec.dispatch(def, [acc, src], [n, accOff, srcOff], groupsFor(n));
+  rec.dispatch(def, [acc, src], [n, accOff, srcOff], gridFor(n, WG));
 }
 
 /** out[outOff + i] = a[aOff + i] + b[bOff + i] for i < n (three distinct buffers). */
@@ -167,7 +103,7 @@ export function copyInto(rec: Recorder, n: number, src: GPUBuffer, srcOff: numbe
   checkRange('copyInto', 'src', src, srcOff, n);
   checkRange('copyInto', 'dst', dst, dstOff, n);
   if (n === 0) return;
-  rec.dispatch(COPY, [src, dst], [n, srcOff, dstOff], groupsFor(n));
+  rec.dispatch(COPY, [src, dst], [n, srcOff, dstOff], gridFor(n, WG));
 }
 
 /** dst[dstOff + i] = value for i < n. */
@@ -175,5 +111,5 @@ export function fill(rec: Recorder, n: number, dst: GPUBuffer, dstOff: number, v
   checkCount('fill', n);
   checkRange('fill', 'dst', dst, dstOff, n);
   if (n === 0) return;
-  rec.dispatch(FILL, [dst], [n, dstOff, { f: value }], groupsFor(n));
+  rec.dispatch(FILL, [dst], [n, dstOff, { f: value }], gridFor(n, WG));
 }

@@ -6,54 +6,31 @@
 // summation order as the CPU's scatter-add, and no barriers (the threads of a warp read the same id,
 // a broadcast load; barriers are what SwiftShader is slowest at).
 
-import { KernelDef, Recorder } from './context';
+import { KernelDef, Recorder, gridFor, perItemKernel } from './context';
 
 const WG = 64;
 
-function grid(groups: number): [number, number] {
-  groups = Math.max(1, groups);
-  const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y];
-}
-
-const gather: KernelDef = {
-  name: 'embeddingGather',
-  key: `embeddingGather:wg${WG}`,
-  bindings: ['read', 'read', 'rw'],
-  code: /* wgsl */ `
-struct P { n: u32, E: u32, idsOff: u32, outOff: u32 }
-@group(0) @binding(0) var<storage, read> ids: array<i32>;
-@group(0) @binding(1) var<storage, read> table: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(${WG}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                                   @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= p.n) { return; }
+const gather = perItemKernel({
+  name: 'embeddingGather', workgroupSize: WG,
+  buffers: [['ids', 'read', 'array<i32>'], ['table', 'read'], ['out', 'rw']],
+  params: 'n: u32, E: u32, idsOff: u32, outOff: u32',
+  count: 'p.n',
+  body: /* wgsl */ `
   let r = i / p.E;
   let k = i - r * p.E;
   let id = ids[p.idsOff + r];
   let V = arrayLength(&table) / p.E;
   var v = 0.0;
   if (id >= 0 && u32(id) < V) { v = table[u32(id) * p.E + k]; }
-  out[p.outOff + i] = v;
-}`,
-};
+  out[p.outOff + i] = v;`,
+});
 
-const backward: KernelDef = {
-  name: 'embeddingBackward',
-  key: `embeddingBackward:wg${WG}`,
-  bindings: ['read', 'read', 'rw'],
-  code: /* wgsl */ `
-struct P { R: u32, E: u32, V: u32, idsOff: u32, dOff: u32 }
-@group(0) @binding(0) var<storage, read> ids: array<i32>;
-@group(0) @binding(1) var<storage, read> dInp: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gTable: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(${WG}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                                   @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= p.V * p.E) { return; }
+const backward = perItemKernel({
+  name: 'embeddingBackward', workgroupSize: WG,
+  buffers: [['ids', 'read', 'array<i32>'], ['dInp', 'read'], ['gTable', 'rw']],
+  params: 'R: u32, E: u32, V: u32, idsOff: u32, dOff: u32',
+  count: 'p.V * p.E',
+  body: /* wgsl */ `
   let v = i / p.E;
   let k = i - v * p.E;
   let vi = i32(v);
@@ -61,9 +38,8 @@ struct P { R: u32, E: u32, V: u32, idsOff: u32, dOff: u32 }
   for (var r = 0u; r < p.R; r++) {
     if (ids[p.idsOff + r] == vi) { acc += dInp[p.dOff + r * p.E + k]; }
   }
-  gTable[i] = acc;
-}`,
-};
+  gTable[i] = acc;`,
+});
 
 /** Both embedding kernels, e.g. to compile them ahead of time. */
 export const EMBEDDING_KERNELS: readonly KernelDef[] = [gather, backward];
@@ -75,7 +51,7 @@ export const EMBEDDING_KERNELS: readonly KernelDef[] = [gather, backward];
 export function embeddingGather(rec: Recorder, R: number, E: number, ids: GPUBuffer, idsOff: number, table: GPUBuffer, out: GPUBuffer, outOff: number): void {
   const n = R * E;
   if (n === 0) return;
-  rec.dispatch(gather, [ids, table, out], [n, E, idsOff, outOff], grid(Math.ceil(n / WG)));
+  rec.dispatch(gather, [ids, table, out], [n, E, idsOff, outOff], gridFor(n, WG));
 }
 
 /**
@@ -84,5 +60,5 @@ export function embeddingGather(rec: Recorder, R: number, E: number, ids: GPUBuf
  */
 export function embeddingBackward(rec: Recorder, R: number, E: number, V: number, ids: GPUBuffer, idsOff: number, dInp: GPUBuffer, dInpOff: number, gTable: GPUBuffer): void {
   if (E === 0 || V === 0) return;
-  rec.dispatch(backward, [ids, dInp, gTable], [R, E, V, idsOff, dInpOff], grid(Math.ceil((V * E) / WG)));
+  rec.dispatch(backward, [ids, dInp, gTable], [R, E, V, idsOff, dInpOff], gridFor(V * E, WG));
 }

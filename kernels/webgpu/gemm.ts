@@ -24,15 +24,14 @@
 // stored), keeping the K loop branch-free; stores are guarded. Workgroups: x over column blocks,
 // y (and z past 65535) over row blocks.
 
-import { KernelDef, Recorder } from './context';
-import { checkRange, dispatchGrid } from './elementwise';
+import { KernelDef, MAX_GROUPS, Recorder, gridFor, perItemKernel } from './context';
+import { checkRange } from './elementwise';
 
 export type Layout = 'NT' | 'NN' | 'TN';
 
 const WG = 8; // threads per axis
 const TN_ = 8; // columns per thread (2 quads)
 const BLOCK_N = WG * TN_; // columns of C per workgroup
-const MAX_GROUPS = 65535;
 
 /** One compiled GEMM: layout, rows per thread (4 or 8), and whether A and B are read as vec4f. */
 export interface Variant {
@@ -60,24 +59,46 @@ function gemmKernel({ layout, tm, aVec, bVec }: Variant): KernelDef {
   const aStep = layout === 'TN' ? 'p.M' : '1u'; // element step of A per k
   const bStep = layout === 'NT' ? '1u' : 'p.N';
 
+  // The two operands are read alike, each along its quads (A: the tile's row quads, over M; B: its
+  // column quads, over N): `x` names the operand's variables ('a' or 'b'), `quads` how many it has,
+  // `pos` the row/column of lane q of quad g, `dim` the quad dimension, `kContiguous` whether the
+  // operand's elements are contiguous along k, `vecK`/`vecQ` its vec4 variant (along k or the quads).
+  interface Operand {
+    x: 'a' | 'b'; quads: number; pos: (g: number, q: number) => string; last: string; dim: string;
+    kContiguous: boolean; vecK: boolean; vecQ: boolean; kStep: string;
+  }
+  const opA: Operand = { x: 'a', quads: G, pos: row, last: 'mLast', dim: 'p.M', kContiguous: layout !== 'TN', vecK: aVecK, vecQ: aVecM, kStep: aStep };
+  const opB: Operand = { x: 'b', quads: H, pos: col, last: 'nLast', dim: 'p.N', kContiguous: layout === 'NT', vecK: bVecK, vecQ: bVecN, kStep: bStep };
+
   // Per-thread load cursors: `ia{g}` for row quad g, `ib{h}` for column quad h. A vec4u of element
   // (or vec4) indices, one per row/column, or a single vec4 index for a quad loaded whole.
   const init: string[] = [];
-  for (let g = 0; g < G; g++) {
-    const rows = quad((q) => `min(${row(g, q)}, mLast)`);
-    if (aVecK) init.push(`var ia${g} = (${rows} * p.K + p.aOff) / 4u;`);
-    else if (aVecM) init.push(`var ia${g} = (p.aOff + min(${row(g, 0)}, p.M - 4u)) / 4u;`);
-    else if (layout === 'TN') init.push(`var ia${g} = ${rows} + p.aOff;`);
-    else init.push(`var ia${g} = ${rows} * p.K + p.aOff;`);
-  }
-  for (let h = 0; h < H; h++) {
-    const cols = quad((q) => `min(${col(h, q)}, nLast)`);
-    if (bVecK) init.push(`var ib${h} = (${cols} * p.K + p.bOff) / 4u;`);
-    else if (bVecN) init.push(`var ib${h} = (p.bOff + min(${col(h, 0)}, p.N - 4u)) / 4u;`);
-    else if (layout === 'NT') init.push(`var ib${h} = ${cols} * p.K + p.bOff;`);
-    else init.push(`var ib${h} = ${cols} + p.bOff;`);
+  for (const { x, quads, pos, last, dim, kContiguous, vecK, vecQ } of [opA, opB]) {
+    for (let g = 0; g < quads; g++) {
+      const lanes = quad((q) => `min(${pos(g, q)}, ${last})`);
+      if (vecK) init.push(`var i${x}${g} = (${lanes} * p.K + p.${x}Off) / 4u;`);
+      else if (vecQ) init.push(`var i${x}${g} = (p.${x}Off + min(${pos(g, 0)}, ${dim} - 4u)) / 4u;`);
+      else if (kContiguous) init.push(`var i${x}${g} = ${lanes} * p.K + p.${x}Off;`);
+      else init.push(`var i${x}${g} = ${lanes} + p.${x}Off;`);
+    }
   }
   for (let i = 0; i < tm; i++) for (let h = 0; h < H; h++) init.push(`var s${i}_${h} = vec4f(0.0);`);
+
+  /** Loads of k .. k+kc-1 for an operand not read along k: per quad, one vec4 when it is read along
+   * its quads, else four scalars gathered through its cursor. Values are `{x}{g}_{kk}` (vec4f). */
+  function quadLoads(out: string[], { x, quads, dim, vecQ, kStep }: Operand, kc: number): void {
+    const X = x.toUpperCase();
+    for (let kk = 0; kk < kc; kk++) {
+      for (let g = 0; g < quads; g++) {
+        if (vecQ) out.push(`let ${x}${g}_${kk} = ${X}[i${x}${g}${kk ? ` + ${kk}u * (${dim} / 4u)` : ''}];`);
+        else {
+          const ix = kk ? `i${x}${g} + vec4u(${kk}u * ${kStep})` : `i${x}${g}`;
+          out.push(`let j${x}${g}_${kk} = ${ix};`);
+          out.push(`let ${x}${g}_${kk} = vec4f(${COMP.map((c) => `${X}[j${x}${g}_${kk}.${c}]`).join(', ')});`);
+        }
+      }
+    }
+  }
 
   /** The body of one K-loop iteration covering `kc` values of k. */
   function step(kc: number): string {
@@ -88,32 +109,14 @@ function gemmKernel({ layout, tm, aVec, bVec }: Variant): KernelDef {
       for (let i = 0; i < tm; i++) out.push(`let ak${i} = A[ia${i >> 2}.${COMP[i & 3]}];`);
       a = (i, kk) => `ak${i}.${COMP[kk]}`;
     } else {
-      for (let kk = 0; kk < kc; kk++) {
-        for (let g = 0; g < G; g++) {
-          if (aVecM) out.push(`let a${g}_${kk} = A[ia${g}${kk ? ` + ${kk}u * (p.M / 4u)` : ''}];`);
-          else {
-            const ix = kk ? `ia${g} + vec4u(${kk}u * ${aStep})` : `ia${g}`;
-            out.push(`let ja${g}_${kk} = ${ix};`);
-            out.push(`let a${g}_${kk} = vec4f(${COMP.map((c) => `A[ja${g}_${kk}.${c}]`).join(', ')});`);
-          }
-        }
-      }
+      quadLoads(out, opA, kc);
       a = (i, kk) => `a${i >> 2}_${kk}.${COMP[i & 3]}`;
     }
     if (bVecK) {
       for (let j = 0; j < TN_; j++) out.push(`let bk${j} = B[ib${j >> 2}.${COMP[j & 3]}];`);
       b = (h, kk) => `vec4f(${[0, 1, 2, 3].map((q) => `bk${4 * h + q}.${COMP[kk]}`).join(', ')})`;
     } else {
-      for (let kk = 0; kk < kc; kk++) {
-        for (let h = 0; h < H; h++) {
-          if (bVecN) out.push(`let b${h}_${kk} = B[ib${h}${kk ? ` + ${kk}u * (p.N / 4u)` : ''}];`);
-          else {
-            const ix = kk ? `ib${h} + vec4u(${kk}u * ${bStep})` : `ib${h}`;
-            out.push(`let jb${h}_${kk} = ${ix};`);
-            out.push(`let b${h}_${kk} = vec4f(${COMP.map((c) => `B[jb${h}_${kk}.${c}]`).join(', ')});`);
-          }
-        }
-      }
+      quadLoads(out, opB, kc);
       b = (h, kk) => `b${h}_${kk}`;
     }
     for (let kk = 0; kk < kc; kk++) {
@@ -250,20 +253,12 @@ export function gemmTN(
 const ROW_WG = 64;
 
 /** One thread per column, summing the rows in order (the CPU twin's order: results match bit for bit). */
-const SUM_ROWS: KernelDef = {
-  name: 'sumRows',
-  key: `sumRows:wg${ROW_WG}`,
-  bindings: ['read', 'rw'],
-  code: `
-struct P { M: u32, N: u32, aOff: u32, outOff: u32, acc: u32 }
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read_write> o: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
-
-@compute @workgroup_size(${ROW_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let j = (wid.y * nwg.x + wid.x) * ${ROW_WG}u + lid.x;
-  if (j >= p.N) { return; }
+const SUM_ROWS = perItemKernel({
+  name: 'sumRows', workgroupSize: ROW_WG,
+  buffers: [['A', 'read'], ['o', 'rw']],
+  params: 'M: u32, N: u32, aOff: u32, outOff: u32, acc: u32',
+  index: 'j', count: 'p.N',
+  body: `
   var s = 0.0;
   if (p.acc != 0u) { s = o[p.outOff + j]; }
   var ia = p.aOff + j;
@@ -271,29 +266,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     s += A[ia];
     ia += p.N;
   }
-  o[p.outOff + j] = s;
-}`,
-};
+  o[p.outOff + j] = s;`,
+});
 
 /** One thread per element of C. */
-const ADD_BIAS_ROWS: KernelDef = {
-  name: 'addBiasRows',
-  key: `addBiasRows:wg${ROW_WG}`,
-  bindings: ['rw', 'read'],
-  code: `
-struct P { total: u32, N: u32, cOff: u32, biasOff: u32 }
-@group(0) @binding(0) var<storage, read_write> C: array<f32>;
-@group(0) @binding(1) var<storage, read> bias: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
-
-@compute @workgroup_size(${ROW_WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let e = (wid.y * nwg.x + wid.x) * ${ROW_WG}u + lid.x;
-  if (e >= p.total) { return; }
+const ADD_BIAS_ROWS = perItemKernel({
+  name: 'addBiasRows', workgroupSize: ROW_WG,
+  buffers: [['C', 'rw'], ['bias', 'read']],
+  params: 'total: u32, N: u32, cOff: u32, biasOff: u32',
+  index: 'e', count: 'p.total',
+  body: `
   let j = e % p.N;
-  C[p.cOff + e] = C[p.cOff + e] + bias[p.biasOff + j];
-}`,
-};
+  C[p.cOff + e] = C[p.cOff + e] + bias[p.biasOff + j];`,
+});
 
 /** out[N] (+)= Σ over the M rows of A[M,N] — bias gradients. */
 export function sumRows(rec: Recorder, M: number, N: number, A: GPUBuffer, aOff: number, out: GPUBuffer, outOff: number, accumulate: boolean): void {
@@ -302,7 +287,7 @@ export function sumRows(rec: Recorder, M: number, N: number, A: GPUBuffer, aOff:
   checkRange('sumRows', 'A', A, aOff, M * N);
   checkRange('sumRows', 'out', out, outOff, N);
   if (N === 0) return;
-  rec.dispatch(SUM_ROWS, [A, out], [M, N, aOff, outOff, accumulate ? 1 : 0], dispatchGrid(Math.ceil(N / ROW_WG)));
+  rec.dispatch(SUM_ROWS, [A, out], [M, N, aOff, outOff, accumulate ? 1 : 0], gridFor(N, ROW_WG));
 }
 
 /** Adds bias[biasOff .. biasOff+N) to each of the M rows of C[M,N]. */
@@ -314,5 +299,5 @@ export function addBiasRows(rec: Recorder, M: number, N: number, C: GPUBuffer, c
   const total = M * N;
   if (total === 0) return;
   if (total > 0xffffffff) throw new Error(`addBiasRows: ${M}×${N} is too large`);
-  rec.dispatch(ADD_BIAS_ROWS, [C, bias], [total, N, cOff, biasOff], dispatchGrid(Math.ceil(total / ROW_WG)));
+  rec.dispatch(ADD_BIAS_ROWS, [C, bias], [total, N, cOff, biasOff], gridFor(total, ROW_WG));
 }

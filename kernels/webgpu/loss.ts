@@ -1,16 +1,10 @@
 // Fused softmax cross-entropy (loss per row and, optionally, ∂L/∂logits in place) and a sum
 // reduction on WebGPU: the GPU twins of kernels/cpu/loss.ts softmaxCrossEntropy and of the loss sum.
 
-import { KernelDef, Recorder } from './context';
+import { KernelDef, Recorder, declaredKernel, gridFor } from './context';
 
 /** Workgroup size of sumInto (a single workgroup). */
 const WG = 256;
-
-function grid(groups: number): [number, number] {
-  groups = Math.max(1, groups);
-  const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y];
-}
 
 /** Tree reduction of red[0..WG) into red[0] with operator `op` (every thread must call it). */
 function treeReduce(op: (a: string, b: string) => string): string {
@@ -29,16 +23,10 @@ function treeReduce(op: (a: string, b: string) => string): string {
  */
 function xentKernel(wg: number, tpr: number): KernelDef {
   const rpw = wg / tpr;
-  return {
-    name: 'softmaxCrossEntropy',
-    key: `softmaxCrossEntropy:wg${wg}:tpr${tpr}`,
-    bindings: ['rw', 'read', 'rw'],
-    code: /* wgsl */ `
-struct P { N: u32, V: u32, tOff: u32, grad: u32, scale: f32, bad: f32 }
-@group(0) @binding(0) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(1) var<storage, read> targets: array<i32>;
-@group(0) @binding(2) var<storage, read_write> rowLoss: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+  return declaredKernel(
+    'softmaxCrossEntropy', `softmaxCrossEntropy:wg${wg}:tpr${tpr}`,
+    [['logits', 'rw'], ['targets', 'read', 'array<i32>'], ['rowLoss', 'rw']],
+    'N: u32, V: u32, tOff: u32, grad: u32, scale: f32, bad: f32', /* wgsl */ `
 var<workgroup> rm: array<f32, ${wg}>;
 var<workgroup> rs: array<f32, ${wg}>;
 @compute @workgroup_size(${wg}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -92,8 +80,7 @@ var<workgroup> rs: array<f32, ${wg}>;
       logits[o + j] = g;
     }
   }
-}`,
-  };
+}`);
 }
 
 /** 32 threads (a warp on most GPUs: coalesced 128-byte loads) per row, 2 rows per workgroup. Small
@@ -103,15 +90,7 @@ const XENT_TPR = 32;
 const XENT_RPW = XENT_WG / XENT_TPR;
 const xent = xentKernel(XENT_WG, XENT_TPR);
 
-const sum: KernelDef = {
-  name: 'sumInto',
-  key: `sumInto:wg${WG}`,
-  bindings: ['read', 'rw'],
-  code: /* wgsl */ `
-struct P { n: u32, srcOff: u32, outOff: u32, accumulate: u32 }
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+const sum = declaredKernel('sumInto', `sumInto:wg${WG}`, [['src', 'read'], ['out', 'rw']], 'n: u32, srcOff: u32, outOff: u32, accumulate: u32', /* wgsl */ `
 var<workgroup> red: array<f32, ${WG}>;
 @compute @workgroup_size(${WG}) fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
@@ -123,8 +102,7 @@ var<workgroup> red: array<f32, ${WG}>;
     if (p.accumulate != 0u) { t += out[p.outOff]; }
     out[p.outOff] = t;
   }
-}`,
-};
+}`);
 
 /** Both kernels, e.g. to compile them ahead of time. */
 export const LOSS_KERNELS: readonly KernelDef[] = [xent, sum];
@@ -140,7 +118,7 @@ export function softmaxCrossEntropy(
   rec: Recorder, N: number, V: number, logits: GPUBuffer, targets: GPUBuffer, targetsOff: number, rowLoss: GPUBuffer, gradScale: number | null,
 ): void {
   if (N === 0) return;
-  rec.dispatch(xent, [logits, targets, rowLoss], [N, V, targetsOff, gradScale === null ? 0 : 1, { f: gradScale ?? 0 }, { f: NaN }], grid(Math.ceil(N / XENT_RPW)));
+  rec.dispatch(xent, [logits, targets, rowLoss], [N, V, targetsOff, gradScale === null ? 0 : 1, { f: gradScale ?? 0 }, { f: NaN }], gridFor(N, XENT_RPW));
 }
 
 /** out[outOff] = Σ src[srcOff .. srcOff+n) (or += when accumulate), in one workgroup. `src` and `out` must differ. */

@@ -6,7 +6,8 @@
 // buffer the caller rewrites each step (queue.writeBuffer(step, 0, packStepParams(...))), so one
 // recorded dispatch serves every step.
 
-import { KernelDef, Recorder } from './context';
+import type { OptimConfig } from '../config';
+import { KernelDef, Recorder, declaredKernel, gridFor, perItemKernel } from './context';
 import { sumInto } from './loss';
 
 /** Workgroup size of the Adam kernel. */
@@ -40,21 +41,7 @@ export function packStepParams(t: number, lr: number, beta1: number, beta2: numb
   return buf;
 }
 
-function grid(groups: number): [number, number] {
-  groups = Math.max(1, groups);
-  const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y];
-}
-
-const squares: KernelDef = {
-  name: 'sumSquaresPartial',
-  key: `sumSquaresPartial:wg${SQ_WG}`,
-  bindings: ['read', 'rw'],
-  code: /* wgsl */ `
-struct P { n: u32 }
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> partial: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+const squares = declaredKernel('sumSquaresPartial', `sumSquaresPartial:wg${SQ_WG}`, [['src', 'read'], ['partial', 'rw']], 'n: u32', /* wgsl */ `
 var<workgroup> red: array<f32, ${SQ_WG}>;
 @compute @workgroup_size(${SQ_WG}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                                    @builtin(local_invocation_index) lid: u32) {
@@ -67,27 +54,15 @@ var<workgroup> red: array<f32, ${SQ_WG}>;
     workgroupBarrier();
   }
   if (lid == 0u) { partial[wid.x] = red[0]; }
-}`,
-};
+}`);
 
-const adam: KernelDef = {
-  name: 'clipAdam',
-  key: `clipAdam:wg${WG}`,
-  bindings: ['rw', 'read', 'rw', 'rw', 'read', 'read'],
-  code: /* wgsl */ `
-struct P { n: u32, normOff: u32, b1: f32, b2: f32, omb1: f32, omb2: f32, eps: f32, wd: f32, clip: f32 }
-struct Step { t: u32, lr: f32, bc1: f32, bc2Sqrt: f32 }
-@group(0) @binding(0) var<storage, read_write> params: array<f32>;
-@group(0) @binding(1) var<storage, read> grads: array<f32>;
-@group(0) @binding(2) var<storage, read_write> m: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<storage, read> normSq: array<f32>;
-@group(0) @binding(5) var<storage, read> st: Step;
-@group(0) @binding(6) var<uniform> p: P;
-@compute @workgroup_size(${WG}) fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                                   @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${WG}u + lid;
-  if (i >= p.n) { return; }
+const adam = perItemKernel({
+  name: 'clipAdam', workgroupSize: WG,
+  buffers: [['params', 'rw'], ['grads', 'read'], ['m', 'rw'], ['v', 'rw'], ['normSq', 'read'], ['st', 'read', 'Step']],
+  params: 'n: u32, normOff: u32, b1: f32, b2: f32, omb1: f32, omb2: f32, eps: f32, wd: f32, clip: f32',
+  prelude: 'struct Step { t: u32, lr: f32, bc1: f32, bc2Sqrt: f32 }',
+  count: 'p.n',
+  body: /* wgsl */ `
   var coef = 1.0;
   if (p.clip > 0.0) {
     let c = p.clip / (sqrt(normSq[p.normOff]) + 1e-6);
@@ -101,9 +76,8 @@ struct Step { t: u32, lr: f32, bc1: f32, bc2Sqrt: f32 }
   var x = params[i];
   if (p.wd > 0.0) { x *= 1.0 - st.lr * p.wd; }
   x -= (st.lr / st.bc1) * mi / (sqrt(vi) / st.bc2Sqrt + p.eps);
-  params[i] = x;
-}`,
-};
+  params[i] = x;`,
+});
 
 /** Both kernels, e.g. to compile them ahead of time (sumSquares also uses loss.ts's sumInto). */
 export const OPTIM_KERNELS: readonly KernelDef[] = [squares, adam];
@@ -119,15 +93,9 @@ export function sumSquares(rec: Recorder, n: number, src: GPUBuffer, partial: GP
   sumInto(rec, parts, partial, 0, out, outOff, false);
 }
 
-export interface ClipAdamHyper {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** Decoupled (AdamW) weight decay; 0 for plain Adam. */
-  weightDecay: number;
-  /** Global-norm clipping threshold; 0 (or less) disables clipping. */
-  clipNorm: number;
-}
+/** What the fused clip + Adam kernel reads of the optimizer settings (the learning rate is per step,
+ * in the `step` buffer); clipNorm 0 (or less) disables clipping. */
+export type ClipAdamHyper = Pick<OptimConfig, 'beta1' | 'beta2' | 'eps' | 'weightDecay' | 'clipNorm'>;
 
 /**
  * One Adam/AdamW step on n parameters (offset 0) with gradients clipped by the global norm:
@@ -145,6 +113,6 @@ export function clipAdam(
     adam, [params, grads, m, v, normSq, step],
     // 1 - β is computed in f64 (as adamUpdate does), not from β rounded to f32.
     [n, normSqOff, { f: hyper.beta1 }, { f: hyper.beta2 }, { f: 1 - hyper.beta1 }, { f: 1 - hyper.beta2 }, { f: hyper.eps }, { f: hyper.weightDecay }, { f: hyper.clipNorm }],
-    grid(Math.ceil(n / WG)),
+    gridFor(n, WG),
   );
 }
