@@ -5,8 +5,9 @@
 // then learns merges with incremental pair-count updates and a lazy max-heap; encoding applies merges
 // by rank within each chunk and caches chunk -> ids, because code repeats a lot.
 
-import { GateScopeError, check } from '../errors';
+import { check } from '../errors';
 import type { TokenDecoder, Tokenizer } from './index';
+import { describeValue as describe, invalidTokenizer as invalid } from './invalid';
 import { Wtf8Decoder, codeUnitsToString, encodeWtf8, encodeWtf8Into, isContinuationByte, labelInvalid, MAX_BYTES_PER_CODE_UNIT } from './utf8';
 
 export interface BpeTokenizerJSON {
@@ -446,17 +447,6 @@ export function trainBpeTokenizer(text: string, vocabSize: number, opts: { maxTr
 
 // ---------------------------------------------------------------------------------------------------
 // Serialisation
-
-function invalid(message: string): GateScopeError {
-  return new GateScopeError(`tokenizer in checkpoint is invalid: ${message}`);
-}
-
-/** A short description of an untrusted value for an error message. */
-function describe(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'string') return JSON.stringify(v.slice(0, 40));
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
-}
 
 /** Rebuilds a BPE tokenizer from its JSON (kind already checked); validates everything. */
 export function bpeTokenizerFromJSON(obj: Record<string, unknown>): Tokenizer {

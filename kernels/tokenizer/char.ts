@@ -6,8 +6,9 @@
 //   ids 1..16   nibbles 0..f
 //   ids 17..    the vocabulary's characters, sorted by code point
 
-import { GateScopeError, check } from '../errors';
+import { check } from '../errors';
 import type { TokenDecoder, Tokenizer } from './index';
+import { describeValue as describe, invalidTokenizer as invalid } from './invalid';
 
 export interface CharTokenizerJSON {
   kind: 'char';
@@ -158,17 +159,6 @@ export function trainCharTokenizer(text: string, opts: { maxVocab?: number } = {
   const kept = counts.slice(0, maxVocab).map((e) => e[0]);
   kept.sort((a, b) => a - b);
   return new CharTokenizer(kept);
-}
-
-function invalid(message: string): GateScopeError {
-  return new GateScopeError(`tokenizer in checkpoint is invalid: ${message}`);
-}
-
-/** A short description of an untrusted value for an error message. */
-function describe(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'string') return JSON.stringify(v.slice(0, 40));
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
 function hex(cp: number): string {

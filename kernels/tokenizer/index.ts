@@ -4,9 +4,9 @@
 // characters; see char.ts) and 'bpe' (byte-level BPE over WTF-8 bytes; see bpe.ts).
 // Plain TypeScript: no vscode or Node-only imports, so it also runs in a browser.
 
-import { GateScopeError } from '../errors';
 import { CharTokenizerJSON, charTokenizerFromJSON, trainCharTokenizer } from './char';
 import { BpeTokenizerJSON, bpeTokenizerFromJSON, trainBpeTokenizer } from './bpe';
+import { invalidTokenizer } from './invalid';
 
 /** Incremental decoder: push token ids one at a time, get the text they complete. */
 export interface TokenDecoder {
@@ -51,12 +51,12 @@ export { preTokenize } from './bpe';
 export function tokenizerFromJSON(json: unknown): Tokenizer {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     const what = json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json;
-    throw new GateScopeError(`tokenizer in checkpoint is invalid: expected an object, got ${what}`);
+    throw invalidTokenizer(`expected an object, got ${what}`);
   }
   const obj = json as Record<string, unknown>;
   const kind = obj.kind;
   if (kind === 'char') return charTokenizerFromJSON(obj);
   if (kind === 'bpe') return bpeTokenizerFromJSON(obj);
   const shown = typeof kind === 'string' ? JSON.stringify(kind.slice(0, 40)) : typeof kind;
-  throw new GateScopeError(`tokenizer in checkpoint is invalid: unknown kind ${shown} (expected "char" or "bpe")`);
+  throw invalidTokenizer(`unknown kind ${shown} (expected "char" or "bpe")`);
 }
