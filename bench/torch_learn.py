@@ -27,42 +27,10 @@ and logs the loss every 100 steps on stderr.
 """
 import json
 import os
-import struct
 import sys
 import time
 
 import numpy as np
-
-SAFETENSORS_DTYPES = {
-    "F32": np.float32, "F64": np.float64, "F16": np.float16,
-    "I32": np.int32, "I64": np.int64, "I16": np.int16, "I8": np.int8, "U8": np.uint8,
-}
-
-
-def read_safetensors(path):
-    """Minimal safetensors reader -> {name: np.ndarray} (skips __metadata__)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (header_len,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + header_len].decode("utf-8"))
-    data_start = 8 + header_len
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = SAFETENSORS_DTYPES.get(meta["dtype"])
-        if dtype is None:
-            raise ValueError("%s: unsupported dtype %s for tensor %s" % (path, meta["dtype"], name))
-        begin, end = meta["data_offsets"]
-        shape = tuple(meta["shape"])
-        arr = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"), count=(end - begin) // np.dtype(dtype).itemsize,
-                            offset=data_start + begin)
-        expected = int(np.prod(shape)) if shape else 1
-        if arr.size != expected:
-            raise ValueError("%s: tensor %s has %d elements, shape %s needs %d" % (path, name, arr.size, shape, expected))
-        out[name] = arr.reshape(shape).astype(dtype, copy=True)
-    return out
-
 
 def read_tokens(path):
     return np.fromfile(path, dtype="<i4").astype(np.int64)
@@ -82,8 +50,10 @@ def main():
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # shared machine: idle threads must sleep
 
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
+    # The model and checkpoint reader shared with the parity test (imports torch: after the settings above).
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "python"))
+    from reference_model import GateScopeLM, detach, read_safetensors
 
     torch.set_num_threads(threads)
     torch.manual_seed(int(job.get("seed", 0)))
@@ -96,21 +66,7 @@ def main():
     dropout = float(job.get("dropout", 0.0))
     clip = float(job.get("clip", 0.0))
 
-    class LM(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = nn.Embedding(V, E)
-            rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
-            # nn.* applies `dropout` between stacked layers only (and warns if L == 1).
-            self.rnn = rnn_cls(E, H, num_layers=L, dropout=dropout if L > 1 else 0.0)  # time-major
-            self.dropout = nn.Dropout(dropout)
-            self.decoder = nn.Linear(H, V)
-
-        def forward(self, x, state):
-            out, state = self.rnn(self.embedding(x), state)
-            return self.decoder(self.dropout(out)), state
-
-    model = LM()
+    model = GateScopeLM(cell, V, E, H, L, dropout)
     weights = read_safetensors(job["checkpoint"])
     state_dict = {k: torch.from_numpy(v) for k, v in weights.items()}
     model.load_state_dict(state_dict, strict=True)
@@ -118,13 +74,6 @@ def main():
     params = list(model.parameters())
     opt = torch.optim.Adam(params, lr=float(job["lr"]), betas=(float(job["beta1"]), float(job["beta2"])),
                            eps=float(job["eps"]))
-
-    def detach(state):
-        if state is None:
-            return None
-        if isinstance(state, tuple):
-            return tuple(s.detach() for s in state)
-        return state.detach()
 
     # ---- training -------------------------------------------------------------------------
     tok = torch.from_numpy(read_tokens(job["trainTokens"]))

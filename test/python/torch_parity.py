@@ -3,7 +3,7 @@
 
 Usage: /usr/bin/python3 test/python/torch_parity.py JOB.json
 
-The module is the one a GateScope checkpoint is the state dict of:
+The module is the one a GateScope checkpoint is the state dict of (GateScopeLM in reference_model.py):
     embedding = nn.Embedding(V, E); rnn = nn.LSTM/GRU/RNN(E, H, num_layers=L); decoder = nn.Linear(H, V)
 with time-major input [T, B]; logits rows are t*B + b, as in GateScope.
 
@@ -31,28 +31,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-
-def read_safetensors(path):
-    """{name: float32 ndarray} of an F32 safetensors file, skipping __metadata__."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (header_len,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + header_len].decode("utf-8"))
-    data_start = 8 + header_len
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        if meta["dtype"] != "F32":
-            raise ValueError("tensor %s has dtype %s, expected F32" % (name, meta["dtype"]))
-        begin, end = meta["data_offsets"]
-        shape = tuple(meta["shape"])
-        count = int(np.prod(shape)) if shape else 1
-        if end - begin != 4 * count:
-            raise ValueError("tensor %s: %d bytes for shape %s" % (name, end - begin, shape))
-        arr = np.frombuffer(raw, dtype="<f4", count=count, offset=data_start + begin)
-        out[name] = arr.reshape(shape).copy()
-    return out
+from reference_model import GateScopeLM, detach, read_safetensors
 
 
 def write_safetensors(path, tensors, metadata=None):
@@ -75,25 +54,6 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(h)
         for b in blobs:
             f.write(b)
-
-
-class M(nn.Module):
-    def __init__(self, cell, V, E, H, L):
-        super().__init__()
-        self.embedding = nn.Embedding(V, E)
-        rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
-        self.rnn = rnn(E, H, num_layers=L)
-        self.decoder = nn.Linear(H, V)
-
-    def forward(self, x, state=None):
-        out, state = self.rnn(self.embedding(x), state)
-        return self.decoder(out), state
-
-
-def detach(state):
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
 
 
 def numpy_of(t):
@@ -120,10 +80,10 @@ def main():
     results = {}
 
     if job["mode"] == "check":
-        sd = {k: torch.from_numpy(v) for k, v in read_safetensors(job["weights"]).items()}
+        sd = {k: torch.from_numpy(v) for k, v in read_safetensors(job["weights"], dtypes=("F32",)).items()}
 
         # Forward and gradients on window 0 from a zero state.
-        model = M(cell, V, E, H, L)
+        model = GateScopeLM(cell, V, E, H, L)
         model.load_state_dict(sd, strict=True)
         x, y = windows[0]
         logits, _ = model(x)
@@ -137,7 +97,7 @@ def main():
             results["grad." + name] = numpy_of(p.grad)
 
         # Training: state carried (detached) across consecutive windows, clipping, Adam.
-        model = M(cell, V, E, H, L)
+        model = GateScopeLM(cell, V, E, H, L)
         model.load_state_dict(sd, strict=True)
         opt = torch.optim.Adam(model.parameters(), lr=job["lr"])
         clip = job["clip"]
@@ -164,7 +124,7 @@ def main():
 
     elif job["mode"] == "init":
         torch.manual_seed(job["seed"])
-        model = M(cell, V, E, H, L)
+        model = GateScopeLM(cell, V, E, H, L)
         sd = model.state_dict()
         write_safetensors(job["weights_out"], {k: numpy_of(v) for k, v in sd.items()}, job.get("metadata"))
         with torch.no_grad():
