@@ -3,13 +3,12 @@
 // bridge between settings and the panel's hyperparameter form (FormValues).
 
 import * as vscode from 'vscode';
+import { BackendSetting } from '../kernels/backendChoice';
 import { CellType, DEFAULT_OPTIM, OptimConfig } from '../kernels/config';
 import { TokenizerKind } from '../kernels/trainingData';
 import { ModelSizes } from '../kernels/session';
 import { FORM_BOUNDS, FormValues } from '../webview/protocol';
 import { CorpusSettings } from './corpus';
-
-export type BackendSetting = 'auto' | 'webgpu' | 'cpu';
 
 export interface Settings {
   model: ModelSizes;
@@ -143,16 +142,18 @@ export const FORM_SETTING: Record<keyof FormValues, string> = {
   backend: 'training.backend',
 };
 
-/**
- * Writes form values (already checked by the protocol) to the settings, where they are set now:
- * the workspace when a workspace value exists there, otherwise the user settings.
- */
-export async function writeFormValues(values: Partial<FormValues>): Promise<void> {
+/** Where the panel's form writes: the workspace's settings when a folder is open (the model is per workspace), the user's otherwise. */
+export type SettingsScope = 'workspace' | 'user';
+
+export function formSettingsScope(): SettingsScope {
+  return vscode.workspace.workspaceFolders?.length ? 'workspace' : 'user';
+}
+
+/** Writes form values (already checked by the protocol) to the settings; returns where they went. */
+export async function writeFormValues(values: Partial<FormValues>): Promise<SettingsScope> {
+  const scope = formSettingsScope();
+  const target = scope === 'workspace' ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
   const cfg = vscode.workspace.getConfiguration('gatescope');
-  for (const [field, value] of Object.entries(values) as [keyof FormValues, unknown][]) {
-    const key = FORM_SETTING[field];
-    const inspect = cfg.inspect(key);
-    const target = inspect?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
-    await cfg.update(key, value, target);
-  }
+  for (const [field, value] of Object.entries(values) as [keyof FormValues, unknown][]) await cfg.update(FORM_SETTING[field], value, target);
+  return scope;
 }

@@ -49,6 +49,9 @@ export async function evaluate(
   return evalResult(nats, count, nchars);
 }
 
+/** Steps the progress reports' loss and bits per character are averaged over (the panel continues it across a Resume). */
+export const RUNNING_MEAN_STEPS = 50;
+
 export interface TrainProgress {
   step: number;
   /** Mean loss (nats/token) of recent steps. */
@@ -93,7 +96,7 @@ export interface TrainSummary {
   stepsThisRun: number;
   seconds: number;
   lastLoss: number;
-  /** Mean loss (nats/token) of the last 50 steps. */
+  /** Mean loss (nats/token) of the last RUNNING_MEAN_STEPS steps. */
   recentLoss: number;
   /** The full validation pass at the end (none after a Stop: see trainLoop). */
   finalEval?: EvalResult;
@@ -137,7 +140,7 @@ export async function trainLoop(
     inflight = null;
     last = await done.result;
     recent.push({ loss: last.loss, chars: done.chars, tokens: done.tokens, time: now() });
-    if (recent.length > 50) recent.shift();
+    if (recent.length > RUNNING_MEAN_STEPS) recent.shift();
   };
   for (;;) {
     if (opts.signal?.aborted) { stoppedBy = 'abort'; break; }

@@ -4,13 +4,15 @@
 // device loss and a new context), and malformed messages logged and dropped without throwing.
 // Also the dashboard's DOM-free helpers (curves, form checks, button states).
 
+import * as fs from 'fs';
+import * as path from 'path';
 import * as assert from 'assert';
 import type { StepResult, TrainingBackend } from '../kernels/backend';
 import { OptimizerState, decodeCheckpoint, decodeOptimizerState } from '../kernels/checkpoint';
 import { DEFAULT_OPTIM, ModelConfig, OptimConfig } from '../kernels/config';
 import { ParamMap, allocParams, cloneParams } from '../kernels/params';
 import { TrainingJob, TrainingReport } from '../kernels/session';
-import { enabledCommands } from '../webview/commands';
+import { COMMANDS, enabledCommands, primaryCommand } from '../webview/commands';
 import { ControllerUi, GpuHandle, WebviewController } from '../webview/controller';
 import { Curves, MAX_CURVE_POINTS, niceTicks, thinEvenly, tickFormatter } from '../webview/curves';
 import { checkNumber, formatValue } from '../webview/form';
@@ -94,6 +96,9 @@ class FakeUi implements ControllerUi {
   setGpu(gpu: GpuInfo): void {
     this.calls.push({ method: 'setGpu', args: [gpu] });
   }
+  settingsSaved(scope: 'workspace' | 'user'): void {
+    this.calls.push({ method: 'settingsSaved', args: [scope] });
+  }
 }
 
 interface Rig {
@@ -106,7 +111,7 @@ interface Rig {
   logs(level?: string): string[];
 }
 
-function rig(opts: { gpu?: 'ok' | 'none' | 'throws'; stepMs?: number; postThrows?: boolean } = {}): Rig {
+function rig(opts: { gpu?: 'ok' | 'none' | 'throws'; stepMs?: number; postThrows?: boolean; adapterName?: string; isFallbackAdapter?: boolean } = {}): Rig {
   const posted: FromWebview[] = [];
   const ui = new FakeUi();
   const gpus: FakeGpu[] = [];
@@ -119,9 +124,9 @@ function rig(opts: { gpu?: 'ok' | 'none' | 'throws'; stepMs?: number; postThrows
     createGpu: async () => {
       if (opts.gpu === 'throws') throw new Error('requestDevice exploded');
       if (opts.gpu === 'none') return { ctx: null, why: 'no adapter (test)' };
-      const g = new FakeGpu(`Fake GPU ${gpus.length + 1}`);
+      const g = new FakeGpu(opts.adapterName ?? `Fake GPU ${gpus.length + 1}`);
       gpus.push(g);
-      return { ctx: g };
+      return { ctx: g, isFallbackAdapter: opts.isFallbackAdapter };
     },
     createBackend: async (ctx, config, params, optim, o) => {
       const b = new FakeBackend(ctx, config, params, optim, o, opts.stepMs ?? 2);
@@ -181,14 +186,30 @@ describe('webview controller', () => {
       await r.c.start();
       await r.c.start(); // once only
       const ready = r.posted.filter((m) => m.type === 'ready');
-      assert.deepStrictEqual(ready, [{ type: 'ready', version: PROTOCOL_VERSION, gpu: { available: true, adapter: 'Fake GPU 1', why: '' } }]);
-      assert.deepStrictEqual(r.ui.calls.filter((x) => x.method === 'setGpu').map((x) => x.args[0]), [{ available: true, adapter: 'Fake GPU 1', why: '' }]);
+      assert.deepStrictEqual(ready, [{ type: 'ready', version: PROTOCOL_VERSION, gpu: { available: true, adapter: 'Fake GPU 1', why: '', software: '' } }]);
+      assert.deepStrictEqual(r.ui.calls.filter((x) => x.method === 'setGpu').map((x) => x.args[0]), [{ available: true, adapter: 'Fake GPU 1', why: '', software: '' }]);
+    });
+
+    it('says when the adapter is a software renderer (by its name, or because it is a fallback adapter)', async () => {
+      const swiftshader = rig({ adapterName: 'google swiftshader' });
+      await swiftshader.c.start();
+      const ready = swiftshader.posted.find((m) => m.type === 'ready');
+      assert.ok(ready?.type === 'ready' && ready.gpu.available && ready.gpu.software === 'SwiftShader, a software renderer', JSON.stringify(ready));
+      const fallback = rig({ adapterName: 'some vendor', isFallbackAdapter: true });
+      await fallback.c.start();
+      assert.match(fallback.c.gpu.software ?? '', /fallback adapter/);
+    });
+
+    it('shows that a form change was saved, and where', () => {
+      const r = rig();
+      r.c.handle({ type: 'settingsSaved', scope: 'workspace' });
+      assert.deepStrictEqual(r.ui.calls.filter((x) => x.method === 'settingsSaved').map((x) => x.args[0]), ['workspace']);
     });
 
     it('says why when there is no adapter', async () => {
       const r = rig({ gpu: 'none' });
       await r.c.start();
-      assert.deepStrictEqual(r.posted, [{ type: 'ready', version: PROTOCOL_VERSION, gpu: { available: false, adapter: '', why: 'no adapter (test)' } }]);
+      assert.deepStrictEqual(r.posted, [{ type: 'ready', version: PROTOCOL_VERSION, gpu: { available: false, adapter: '', why: 'no adapter (test)', software: '' } }]);
     });
 
     it('reports a GPU that fails to start as unavailable, with the error', async () => {
@@ -382,7 +403,7 @@ describe('webview controller', () => {
       const started = r.reports(21)[0];
       assert.ok(started.kind === 'started' && started.adapter === 'Fake GPU 2', JSON.stringify(started));
       assert.strictEqual(r.reports(21).pop()!.kind, 'done');
-      assert.deepStrictEqual(r.c.gpu, { available: true, adapter: 'Fake GPU 2', why: '' });
+      assert.deepStrictEqual(r.c.gpu, { available: true, adapter: 'Fake GPU 2', why: '', software: '' });
     });
 
     it('marks an error deviceLost when the device goes away by itself (its loss reported late)', async () => {
@@ -443,6 +464,24 @@ describe('webview dashboard helpers', () => {
     assert.ok([...gaps].every((g) => g === 2 || g === 3), [...gaps].join());
   });
 
+  it('continues the training curve\'s running average across a Resume instead of restarting it', () => {
+    const c = new Curves();
+    const progress = (runId: number, step: number, bitsPerChar: number) => c.report({ kind: 'progress', runId, step, loss: 1, bitsPerChar, tokensPerSecond: 1, elapsedSeconds: step, fraction: 0, etaSeconds: 0, epoch: 0, time: 1000 + step });
+    for (let s = 1; s <= 100; s++) progress(1, s, 3);
+    c.report({ kind: 'started', runId: 2, step: 100, backend: 'cpu', adapter: '', config: { cell: 'lstm', vocabSize: 10, embedSize: 4, hiddenSize: 8, numLayers: 1, dropout: 0 }, parameters: 1, trainTokens: 1, valTokens: 1, resumed: true });
+    // The resumed trainer's mean covers only its own few steps (2.0 here: the model got better since
+    // the window's older steps): shown alone, the curve would drop from 3 to 2 at once.
+    for (let s = 101; s <= 200; s++) progress(2, s, 2);
+    const at = (step: number) => c.train.find((p) => p.step === step)!.bpc;
+    assert.ok(Math.abs(at(101) - (1 * 2 + 49 * 3) / 50) < 1e-12, String(at(101)));
+    for (let s = 101; s <= 200; s++) assert.ok(at(s - 1) - at(s) <= 1 / 50 + 1e-12, `a drop of ${at(s - 1) - at(s)} at step ${s}`);
+    assert.strictEqual(at(150), 2, 'after a whole window the trainer\'s own mean stands');
+    // A new model starts a new curve, unblended.
+    c.report({ kind: 'started', runId: 3, step: 0, backend: 'cpu', adapter: '', config: { cell: 'lstm', vocabSize: 10, embedSize: 4, hiddenSize: 8, numLayers: 1, dropout: 0 }, parameters: 1, trainTokens: 1, valTokens: 1, resumed: false });
+    progress(3, 1, 5);
+    assert.strictEqual(at(1), 5);
+  });
+
   it('keeps curves capped, in step order, and resets them for a new model', () => {
     const c = new Curves();
     for (let s = 1; s <= 12000; s++) c.report({ kind: 'progress', runId: 1, step: s, loss: 1, bitsPerChar: 5 - s / 10000, tokensPerSecond: 1, elapsedSeconds: s, fraction: 0, etaSeconds: 0, epoch: 0, time: 1000 + s });
@@ -497,6 +536,17 @@ describe('webview dashboard helpers', () => {
       assert.ok(checkNumber(key as keyof typeof FORM_BOUNDS, formatValue(b.min)).ok, key);
       assert.ok(checkNumber(key as keyof typeof FORM_BOUNDS, formatValue(b.max)).ok, key);
     }
+  });
+
+  it('makes Resume the primary button when a model exists (Train otherwise), and names Export and Import as the palette does', () => {
+    assert.strictEqual(primaryCommand(null), 'train');
+    assert.strictEqual(primaryCommand({ ...state, model: null, step: 0 }), 'train');
+    assert.strictEqual(primaryCommand({ ...state, model: { cell: 'lstm', vocabSize: 10, embedSize: 4, hiddenSize: 8, numLayers: 1, dropout: 0 } }), 'resume');
+    const label = (c: string) => COMMANDS.find((x) => x.command === c)!.label;
+    // package.json's titles are "Export Model…" and "Import Model…" (one ellipsis character).
+    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { contributes: { commands: { command: string; title: string }[] } };
+    const title = (c: string) => manifest.contributes.commands.find((x) => x.command === `gatescope.${c}`)!.title;
+    for (const c of ['export', 'import']) assert.strictEqual(label(c), title(c));
   });
 
   it('enables the buttons that make sense', () => {

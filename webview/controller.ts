@@ -16,6 +16,7 @@
 // It never throws out of `handle` or `start`.
 
 import type { TrainingBackend } from '../kernels/backend';
+import { softwareAdapterReason } from '../kernels/backendChoice';
 import { GateScopeError } from '../kernels/errors';
 import { BackendFactory, TrainingJob, TrainingReport, runTrainingJob } from '../kernels/session';
 import { DisplayReport, FormValues, FromWebview, GpuInfo, PROTOCOL_VERSION, PanelState, ProtocolError, ToWebview, parseToWebview } from './protocol';
@@ -38,13 +39,15 @@ export interface ControllerUi {
   setSettings(settings: FormValues): void;
   report(report: DisplayReport): void;
   setGpu(gpu: GpuInfo): void;
+  /** The form's last change was written to these settings. */
+  settingsSaved(scope: 'workspace' | 'user'): void;
 }
 
 export interface ControllerDeps<C extends GpuHandle> {
   /** Sends a message to the extension (acquireVsCodeApi().postMessage in the webview). */
   post(msg: FromWebview): void;
   /** Creates the GPU context; { ctx: null, why } when there is no adapter. May reject. */
-  createGpu(): Promise<{ ctx: C | null; why?: string }>;
+  createGpu(): Promise<{ ctx: C | null; why?: string; isFallbackAdapter?: boolean }>;
   /** Creates the training backend on a context (WebGpuBackend.create in the webview). */
   createBackend(ctx: C, ...args: Parameters<BackendFactory>): Promise<TrainingBackend>;
   /** The dashboard; absent in tests that only look at posted messages. */
@@ -70,7 +73,7 @@ export class WebviewController<C extends GpuHandle = GpuHandle> {
   private ctx: C | null = null;
   /** The context was destroyed or lost: the next run needs a new one. */
   private dropped = false;
-  private info: GpuInfo = { available: false, adapter: '', why: 'WebGPU has not been started yet' };
+  private info: GpuInfo = { available: false, adapter: '', why: 'WebGPU has not been started yet', software: '' };
   private creating: Promise<void> | null = null;
   private started: Promise<void> | null = null;
   private run: ActiveRun | null = null;
@@ -134,6 +137,9 @@ export class WebviewController<C extends GpuHandle = GpuHandle> {
         return;
       case 'train':
         this.train(msg.job);
+        return;
+      case 'settingsSaved':
+        this.deps.ui?.settingsSaved(msg.scope);
         return;
       case 'stop':
         if (this.run && !this.run.finished && this.run.runId === msg.runId) this.run.abort.abort();
@@ -210,17 +216,19 @@ export class WebviewController<C extends GpuHandle = GpuHandle> {
     this.creating ??= (async () => {
       let info: GpuInfo;
       try {
-        const { ctx, why } = await this.deps.createGpu();
+        const { ctx, why, isFallbackAdapter } = await this.deps.createGpu();
         if (ctx) {
           this.ctx = ctx;
           this.dropped = false;
-          info = { available: true, adapter: String(ctx.adapterName ?? ''), why: '' };
+          const adapter = String(ctx.adapterName ?? '');
+          // The adapter name joins its vendor, architecture, device and description (kernels/webgpu/context.ts).
+          info = { available: true, adapter, why: '', software: softwareAdapterReason({ description: adapter, isFallbackAdapter }) };
           this.watch(ctx);
         } else {
-          info = { available: false, adapter: '', why: why || 'no WebGPU adapter' };
+          info = { available: false, adapter: '', why: why || 'no WebGPU adapter', software: '' };
         }
       } catch (e) {
-        info = { available: false, adapter: '', why: `WebGPU failed to start: ${describe(e)}` };
+        info = { available: false, adapter: '', why: `WebGPU failed to start: ${describe(e)}`, software: '' };
       }
       this.setInfo(info);
     })().finally(() => {
@@ -234,7 +242,7 @@ export class WebviewController<C extends GpuHandle = GpuHandle> {
       ctx.onLost?.((reason) => {
         if (this.ctx !== ctx) return;
         this.dropped = true;
-        this.setInfo({ available: false, adapter: ctx.adapterName, why: `the GPU device was lost (${reason}); a new one is requested for the next run` });
+        this.setInfo({ available: false, adapter: ctx.adapterName, why: `the GPU device was lost (${reason}); a new one is requested for the next run`, software: this.info.software });
       });
     } catch {
       // A context without a working onLost still reports isLost.
@@ -253,7 +261,7 @@ export class WebviewController<C extends GpuHandle = GpuHandle> {
     } catch (e) {
       this.log('warn', `destroying the GPU device failed: ${describe(e)}`);
     }
-    this.setInfo({ available: false, adapter: ctx.adapterName, why: 'the GPU device was destroyed on request; a new one is requested for the next run' });
+    this.setInfo({ available: false, adapter: ctx.adapterName, why: 'the GPU device was destroyed on request; a new one is requested for the next run', software: this.info.software });
     this.log('info', `loseDevice: destroyed the GPU device${this.runningId !== null ? ` during run ${this.runningId}` : ''}`);
   }
 

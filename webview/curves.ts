@@ -4,6 +4,7 @@
 // so plain-Node tests can exercise it.
 
 import type { HistoryPoint } from '../kernels/checkpoint';
+import { RUNNING_MEAN_STEPS } from '../kernels/train';
 import type { DisplayReport, PanelState } from './protocol';
 
 export interface CurvePoint {
@@ -49,6 +50,11 @@ export class Curves {
   private evals: CurvePoint[] = [];
   private history: CurvePoint[] = [];
   private lastRunId = -1;
+  /**
+   * The training curve's last point before a Resume: the trainer's running mean restarts with the
+   * run, so its first reports are blended with this one until they cover a whole window.
+   */
+  private carry: CurvePoint | null = null;
   /** Bumped on every change (the chart and the saved state compare it). */
   version = 0;
 
@@ -77,11 +83,12 @@ export class Curves {
         // A fresh model starts new curves; a resumed one drops what came after its checkpoint.
         if (!r.resumed) this.clear();
         else this.truncate(r.step);
+        this.carry = r.resumed ? this.train[this.train.length - 1] ?? null : null;
         this.version++;
         return true;
       case 'progress':
         if (!Number.isFinite(r.bitsPerChar)) return false;
-        push(this.train, { step: r.step, time: finite(r.time), bpc: r.bitsPerChar }, this.max);
+        push(this.train, { step: r.step, time: finite(r.time), bpc: this.continued(r.step, r.bitsPerChar) }, this.max);
         this.version++;
         return true;
       case 'eval':
@@ -92,6 +99,21 @@ export class Curves {
       default:
         return false;
     }
+  }
+
+  /**
+   * A resumed run's running mean as if it had not restarted: the new steps' mean stands for the steps
+   * since the Resume, the last point before it for the rest of the window.
+   */
+  private continued(step: number, bpc: number): number {
+    const c = this.carry;
+    if (!c) return bpc;
+    const fresh = step - c.step;
+    if (fresh >= RUNNING_MEAN_STEPS || fresh < 0) {
+      this.carry = null;
+      return bpc;
+    }
+    return (fresh * bpc + (RUNNING_MEAN_STEPS - fresh) * c.bpc) / RUNNING_MEAN_STEPS;
   }
 
   /**
@@ -121,6 +143,7 @@ export class Curves {
   }
 
   clear(): void {
+    this.carry = null;
     this.train = [];
     this.evals = [];
     this.history = [];

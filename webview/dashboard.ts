@@ -5,7 +5,7 @@
 // being hidden and reloaded through the webview state (vscode.setState / getState).
 
 import { LineChart } from './chart';
-import { COMMANDS, enabledCommands } from './commands';
+import { COMMANDS, enabledCommands, primaryCommand } from './commands';
 import type { ControllerUi } from './controller';
 import { formatBytes, formatCount, formatDuration } from '../kernels/format';
 import { Curves, CurvePoint } from './curves';
@@ -41,6 +41,9 @@ const STATUS_TEXT: Record<TrainingStatus, string> = {
 /** Wait after the last keystroke before a valid value is sent (a change event sends at once). */
 const SETTINGS_DEBOUNCE_MS = 400;
 const SAVE_DEBOUNCE_MS = 1000;
+/** How long "Saved to workspace settings" stays after a form change was written. */
+const SAVED_NOTE_MS = 4000;
+const SAVED_TEXT = { workspace: 'Saved to workspace settings', user: 'Saved to user settings (no folder is open)' } as const;
 
 export class Dashboard implements ControllerUi {
   private state: PanelState | null = null;
@@ -53,6 +56,7 @@ export class Dashboard implements ControllerUi {
   private pending: Partial<FormValues> = {};
   private pendingTimer: ReturnType<typeof setTimeout> | undefined;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private savedNoteTimer: ReturnType<typeof setTimeout> | undefined;
   private lastRunId = -1;
   private live: {
     step: number | null;
@@ -77,6 +81,7 @@ export class Dashboard implements ControllerUi {
     stats: Map<string, HTMLElement>;
     fields: Map<FormKey, { row: HTMLElement; input: ValueElement; error: HTMLElement; def: NumberField | ChoiceField }>;
     axis: HTMLElement & { checked: boolean };
+    savedNote: HTMLElement;
   };
   private readonly chart: LineChart;
 
@@ -95,7 +100,7 @@ export class Dashboard implements ControllerUi {
     const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Training commands' });
     const buttons = new Map<PanelCommand, ValueElement>();
     for (const c of COMMANDS) {
-      const b = h('vscode-button', { appearance: c.primary ? 'primary' : 'secondary', title: c.title }, c.label) as ValueElement;
+      const b = h('vscode-button', { appearance: c.command === primaryCommand(null) ? 'primary' : 'secondary', title: c.title }, c.label) as ValueElement;
       b.disabled = true;
       b.addEventListener('click', () => {
         if (b.disabled) return;
@@ -147,7 +152,9 @@ export class Dashboard implements ControllerUi {
     // Form.
     const formSection = h('section', { class: 'form-section', 'aria-label': 'Hyperparameters' });
     const formHead = h('div', { class: 'section-head' });
-    formHead.append(h('h2', {}, 'Hyperparameters'), h('span', { class: 'hint' }, 'Changes apply to the next run.'));
+    const savedNote = h('span', { class: 'hint saved-note', role: 'status', 'aria-live': 'polite' });
+    savedNote.hidden = true;
+    formHead.append(h('h2', {}, 'Hyperparameters'), h('span', { class: 'hint' }, 'Changes apply to the next run.'), savedNote);
     const form = h('div', { class: 'form' });
     const fields = new Map<FormKey, { row: HTMLElement; input: ValueElement; error: HTMLElement; def: NumberField | ChoiceField }>();
     for (const def of FIELDS) {
@@ -176,7 +183,7 @@ export class Dashboard implements ControllerUi {
     formSection.append(formHead, form);
 
     root.append(header, h('vscode-divider', { role: 'separator' }), chartSection, statsSection, h('vscode-divider', { role: 'separator' }), formSection);
-    this.el = { status, statusMessage, ring, buttons, gpuNote, notice, stats, fields, axis };
+    this.el = { status, statusMessage, ring, buttons, gpuNote, notice, stats, fields, axis, savedNote };
 
     this.restore();
     window.addEventListener('pagehide', () => this.save());
@@ -262,6 +269,16 @@ export class Dashboard implements ControllerUi {
     this.render();
   }
 
+  settingsSaved(scope: 'workspace' | 'user'): void {
+    const note = this.el.savedNote;
+    setText(note, SAVED_TEXT[scope]);
+    note.hidden = false;
+    clearTimeout(this.savedNoteTimer);
+    this.savedNoteTimer = setTimeout(() => {
+      note.hidden = true;
+    }, SAVED_NOTE_MS);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Rendering
 
@@ -274,9 +291,12 @@ export class Dashboard implements ControllerUi {
     this.el.ring.hidden = !s || !(s.status === 'collecting' || s.status === 'training' || s.status === 'stopping');
 
     const enabled = enabledCommands(s);
+    const primary = primaryCommand(s);
     const active = document.activeElement;
     let lostFocus = false;
     for (const [cmd, b] of this.el.buttons) {
+      const appearance = cmd === primary ? 'primary' : 'secondary';
+      if (b.getAttribute('appearance') !== appearance) b.setAttribute('appearance', appearance);
       const off = !enabled.has(cmd);
       if (off && active === b) lostFocus = true;
       if (b.disabled !== off) b.disabled = off;
@@ -293,9 +313,9 @@ export class Dashboard implements ControllerUi {
     this.el.notice.classList.toggle('error', !!l.error);
 
     const g = this.gpu;
-    const noGpu = g !== null && !g.available;
-    this.el.gpuNote.hidden = !noGpu;
-    if (noGpu) setText(this.el.gpuNote, `WebGPU is not available in this panel: ${g.why || 'no reason given'}. Training runs on the CPU backend in a worker thread instead.`);
+    const gpuNote = backendNote(s, g);
+    this.el.gpuNote.hidden = !gpuNote;
+    setText(this.el.gpuNote, gpuNote);
 
     const st = this.el.stats;
     const latest = this.curves.latest();
@@ -467,6 +487,14 @@ export class Dashboard implements ControllerUi {
       }
     }
   }
+}
+
+/** Where training runs and why (the extension's reason for the current run), else what the panel's WebGPU means for "Auto". */
+function backendNote(s: PanelState | null, g: GpuInfo | null): string {
+  if (s?.backendReason) return `Backend: ${s.backendReason}`;
+  if (g && !g.available) return `WebGPU is not available in this panel: ${g.why || 'no reason given'}. Training runs on the CPU backend in a worker thread instead.`;
+  if (g?.software) return `The WebGPU adapter is ${g.software}: with Backend "Auto", training runs on the CPU, which is faster here.`;
+  return '';
 }
 
 /** Creates an element with attributes and text (never HTML from data). */

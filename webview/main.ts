@@ -43,6 +43,7 @@ const ui: ControllerUi = {
   setSettings: (settings) => dashboard?.setSettings(settings),
   report: (report) => dashboard?.report(report),
   setGpu: (gpu) => dashboard?.setGpu(gpu),
+  settingsSaved: (scope) => dashboard?.settingsSaved(scope),
 };
 
 const controller = new WebviewController<GpuContext>({

@@ -63,6 +63,8 @@ export interface GpuInfo {
   adapter: string;
   /** Why there is no adapter, and what to try. */
   why: string;
+  /** Why the adapter is a software renderer ("SwiftShader, a software renderer"), '' for a hardware GPU (kernels/backendChoice.ts). */
+  software?: string;
 }
 
 /** What the panel shows when it (re)opens. */
@@ -70,6 +72,8 @@ export interface PanelState {
   status: TrainingStatus;
   message: string;
   backend: BackendKind | null;
+  /** Why the run trains where it does ("WebGPU adapter is SwiftShader, a software renderer: training on the CPU, …"). */
+  backendReason?: string;
   adapter: string;
   step: number;
   parameters: number;
@@ -91,6 +95,8 @@ export type ToWebview =
   | { type: 'report'; report: DisplayReport }
   | { type: 'train'; job: TrainingJob }
   | { type: 'stop'; runId: number }
+  /** The form's last change was written to these settings. */
+  | { type: 'settingsSaved'; scope: 'workspace' | 'user' }
   | { type: 'loseDevice' };
 
 export type PanelCommand = 'train' | 'stop' | 'resume' | 'reset' | 'export' | 'import';
@@ -250,6 +256,7 @@ const panelState = obj<PanelState>({
   status: oneOf(['idle', 'collecting', 'training', 'stopping', 'paused', 'error'] as const),
   message: str(),
   backend: nullable(backendKind),
+  backendReason: optional(str()),
   adapter: str(),
   step: count,
   parameters: count,
@@ -312,7 +319,7 @@ const trainingJob = obj<TrainingJob>({
   history: optional(arr(historyPoint, MAX_HISTORY)),
 });
 
-const gpuInfo = obj<GpuInfo>({ available: bool, adapter: str(), why: str() });
+const gpuInfo = obj<GpuInfo>({ available: bool, adapter: str(), why: str(), software: optional(str()) });
 
 const toWebview: Parser<ToWebview> = tagged<ToWebview>('type', {
   init: obj({ type: oneOf(['init'] as const), version: num(0, 1e6, true), settings: formValues, state: panelState }),
@@ -321,6 +328,7 @@ const toWebview: Parser<ToWebview> = tagged<ToWebview>('type', {
   report: obj({ type: oneOf(['report'] as const), report: displayReport }),
   train: obj({ type: oneOf(['train'] as const), job: trainingJob }),
   stop: obj({ type: oneOf(['stop'] as const), runId }),
+  settingsSaved: obj({ type: oneOf(['settingsSaved'] as const), scope: oneOf(['workspace', 'user'] as const) }),
   loseDevice: obj({ type: oneOf(['loseDevice'] as const) }),
 });
 
