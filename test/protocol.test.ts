@@ -1,16 +1,27 @@
-// The webview protocol's checks (webview/protocol.ts): every valid message of either direction
-// survives a round trip, and 1,000 malformed messages per direction (wrong types, missing fields,
-// oversized arrays, unknown kinds, non-objects) are rejected with a ProtocolError: never another
-// exception, never a value that would be applied.
+// The webview protocol's checks (webview/protocol.ts) against the message types it declares, read
+// with the TypeScript compiler (test/typeShapes.ts), so a message or field added there is fuzzed
+// without editing this file:
+//  - every valid sample survives a round trip, and together the samples hold every field of every
+//    message kind (a new one fails here, named, until a sample has it);
+//  - exhaustively, every field of every sample is removed (rejected where the type requires it,
+//    accepted where it is optional, whatever other messages declare for a field of that name) and
+//    given every kind of value its type does not allow (rejected);
+//  - 1,000 random malformed messages per direction, with a different seed per direction (wrong
+//    types, missing required fields, unknown kinds, oversized arrays, non-objects, numbers out of
+//    bounds), are rejected with a ProtocolError: never another exception, never a value applied.
 
 import * as assert from 'assert';
+import * as path from 'path';
 import { DEFAULT_OPTIM } from '../kernels/config';
 import { Rng } from '../kernels/rng';
 import { FromWebview, PanelState, ProtocolError, ToWebview, parseFromWebview, parseToWebview } from '../webview/protocol';
+import { Shape, admits, altOf, discriminant, readTypeShape } from './typeShapes';
+
+const ROOT = path.resolve(__dirname, '..', '..');
 
 const state: PanelState = {
-  status: 'training', message: 'Training on WebGPU', backend: 'webgpu', adapter: 'SwiftShader', step: 12, parameters: 1234,
-  model: { cell: 'gru', vocabSize: 90, embedSize: 16, hiddenSize: 32, numLayers: 2, dropout: 0.1 },
+  status: 'training', message: 'Training on WebGPU', backend: 'webgpu', backendReason: 'the adapter is a hardware GPU', adapter: 'SwiftShader', step: 12,
+  parameters: 1234, model: { cell: 'gru', vocabSize: 90, embedSize: 16, hiddenSize: 32, numLayers: 2, dropout: 0.1 },
   corpus: { files: 3, skipped: 1, bytes: 1000, folders: 1 },
   history: [{ step: 10, valBpc: 3.2, time: 1700000000 }, { step: 12, trainLoss: 2.1 }],
 };
@@ -18,46 +29,103 @@ const settings = {
   architecture: 'lstm', hiddenSize: 128, layers: 1, embeddingSize: 64, dropout: 0, sequenceLength: 64, batchSize: 16,
   learningRate: 0.005, gradientClip: 5, tokenizer: 'char', vocabularySize: 2048, timeBudgetSeconds: 300, backend: 'auto',
 } as const;
+const started = { kind: 'started', runId: 2, step: 0, backend: 'webgpu', adapter: 'x', config: state.model!, parameters: 5, trainTokens: 10, valTokens: 2, resumed: false, note: 'software adapter' } as const;
+const progress = { kind: 'progress', runId: 1, step: 3, loss: 2, bitsPerChar: 2.9, tokensPerSecond: 1000, elapsedSeconds: 1, fraction: 0.1, etaSeconds: NaN, epoch: 0, time: 1 } as const;
+const evalReport = { kind: 'eval', runId: 2, step: 5, bitsPerChar: 3, bitsPerToken: 3, time: 2 } as const;
+const done = { kind: 'done', runId: 2, step: 9, stepsThisRun: 9, seconds: 1.5, stoppedBy: 'abort', valBitsPerChar: null } as const;
+const error = { kind: 'error', runId: 2, step: 9, message: 'the GPU device was lost', deviceLost: true } as const;
 
 const TO_WEBVIEW: ToWebview[] = [
   { type: 'init', version: 1, settings, state },
+  { type: 'state', state },
   { type: 'state', state: { ...state, model: null, corpus: null, backend: null, history: [] } },
   { type: 'settings', settings: { ...settings, tokenizer: 'bpe' } },
-  { type: 'report', report: { kind: 'progress', runId: 1, step: 3, loss: 2, bitsPerChar: 2.9, tokensPerSecond: 1000, elapsedSeconds: 1, fraction: 0.1, etaSeconds: NaN, epoch: 0, time: 1 } },
-  { type: 'report', report: { kind: 'checkpoint', runId: 1, step: 3 } },
+  ...[started, progress, evalReport, done, { ...done, valBitsPerChar: 2.5 }, error, { kind: 'checkpoint', runId: 1, step: 3 } as const].map((report) => ({ type: 'report', report }) as const),
   {
     type: 'train', job: {
       runId: 4, text: { train: 'abc'.repeat(100), val: 'abc' }, model: { cell: 'rnn', hiddenSize: 8, numLayers: 1, embedSize: 4, dropout: 0 },
-      tokenizer: { kind: 'char', vocabSize: 256 }, optim: DEFAULT_OPTIM, batch: { seqLen: 8, batchSize: 2 }, budget: { maxSeconds: 10 },
+      tokenizer: { kind: 'char', vocabSize: 256 }, optim: DEFAULT_OPTIM, batch: { seqLen: 8, batchSize: 2 }, budget: { maxSeconds: 10, maxSteps: 100 },
       checkpointEverySeconds: 5, evalEverySeconds: 5, seed: 1, resume: { model: new Uint8Array([1, 2]), optimizer: new Uint8Array(3) },
+      history: [{ step: 3, trainLoss: 2.5, valBpc: 3.1, time: 5 }],
     },
   },
   { type: 'stop', runId: 4 },
+  { type: 'settingsSaved', scope: 'workspace' },
   { type: 'loseDevice' },
 ];
 
 const FROM_WEBVIEW: FromWebview[] = [
-  { type: 'ready', version: 1, gpu: { available: true, adapter: 'SwiftShader', why: '' } },
+  { type: 'ready', version: 1, gpu: { available: true, adapter: 'SwiftShader', why: '', software: 'SwiftShader, a software renderer' } },
   { type: 'command', command: 'resume' },
+  { type: 'updateSettings', values: { ...settings } },
   { type: 'updateSettings', values: { hiddenSize: 64, architecture: 'gru' } },
-  { type: 'report', report: { kind: 'started', runId: 2, step: 0, backend: 'webgpu', adapter: 'x', config: state.model!, parameters: 5, trainTokens: 10, valTokens: 2, resumed: false } },
-  { type: 'report', report: { kind: 'eval', runId: 2, step: 5, bitsPerChar: 3, bitsPerToken: 3, time: 2 } },
+  ...[started, progress, evalReport, done, error].map((report) => ({ type: 'report', report }) as const),
   { type: 'report', report: { kind: 'checkpoint', runId: 2, step: 5, model: new Uint8Array(10), optimizer: new Uint8Array(20) } },
-  { type: 'report', report: { kind: 'done', runId: 2, step: 9, stepsThisRun: 9, seconds: 1.5, stoppedBy: 'abort', valBitsPerChar: null } },
-  { type: 'report', report: { kind: 'error', runId: 2, step: 9, message: 'the GPU device was lost', deviceLost: true } },
   { type: 'log', level: 'warn', message: 'hello' },
 ];
 
-/** Fields that may be left out (so deleting them is not malformed). */
-const OPTIONAL = new Set(['note', 'trainLoss', 'valBpc', 'time', 'maxSeconds', 'maxSteps', 'resume', 'history', 'optimizer', 'hiddenSize', 'architecture']);
+/** Numeric fields with no bounds by design (losses before the first step, ETAs, times): an out-of-range value there is not malformed. */
+const UNBOUNDED_NUMBERS = new Set(['loss', 'bitsPerChar', 'tokensPerSecond', 'elapsedSeconds', 'fraction', 'etaSeconds', 'time', 'seconds', 'bitsPerToken', 'trainLoss', 'valBpc', 'valBitsPerChar']);
+
+/** A different seed per direction, so the two fuzz runs do not make the same choices. */
+const SEEDS = { toWebview: 0x70_57eb, fromWebview: 0xf2_0e57 };
 
 type Path = (string | number)[];
 
-/** Every path to a value inside a message, with the value. */
-function paths(v: unknown, at: Path = []): [Path, unknown][] {
-  const out: [Path, unknown][] = at.length ? [[at, v]] : [];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
-  else if (typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)) for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
+/** One value inside a sample message, with what its declared type says about it. */
+interface Site {
+  path: Path;
+  value: unknown;
+  shape: Shape;
+  /** true/false for an object field (may it be left out?); null for an array element. */
+  optional: boolean | null;
+  /** Where the field is in the type, e.g. `.report[kind=eval].time`. */
+  typePath: string;
+}
+
+function objectAlts(shape: Shape) {
+  return shape.alts.filter((a): a is Extract<typeof a, { kind: 'object' }> => a.kind === 'object');
+}
+
+/** Every field and array element of `v`, which must be an instance of `shape`. */
+function sites(shape: Shape, v: unknown, at: Path = [], typePath = ''): Site[] {
+  const alt = v === null ? undefined : altOf(shape, v);
+  if (v === null) return [];
+  if (!alt) throw new Error(`the sample at ${typePath || 'the top'} is not of its declared type: ${JSON.stringify(v)?.slice(0, 200)}`);
+  const out: Site[] = [];
+  if (alt.kind === 'array') {
+    (v as unknown[]).forEach((x, i) => {
+      out.push({ path: [...at, i], value: x, shape: alt.item, optional: null, typePath: `${typePath}[]` });
+      out.push(...sites(alt.item, x, [...at, i], `${typePath}[]`));
+    });
+  } else if (alt.kind === 'object') {
+    const d = discriminant(objectAlts(shape));
+    const label = d ? `[${d}=${(v as Record<string, unknown>)[d]}]` : '';
+    for (const [k, prop] of alt.props) {
+      if (!Object.hasOwn(v as object, k)) continue;
+      const x = (v as Record<string, unknown>)[k];
+      const tp = `${typePath}${label}.${k}`;
+      out.push({ path: [...at, k], value: x, shape: prop.shape, optional: prop.optional, typePath: tp });
+      out.push(...sites(prop.shape, x, [...at, k], tp));
+    }
+  }
+  return out;
+}
+
+/** Every field the type declares, named as in Site.typePath (objects in a union are told apart by their discriminant). */
+function declaredFields(shape: Shape, typePath = '', stack: Shape[] = []): string[] {
+  if (stack.includes(shape)) return [];
+  const out: string[] = [];
+  const d = discriminant(objectAlts(shape));
+  for (const alt of shape.alts) {
+    if (alt.kind === 'array') out.push(...declaredFields(alt.item, `${typePath}[]`, [...stack, shape]));
+    if (alt.kind !== 'object') continue;
+    const label = d ? `[${d}=${(alt.props.get(d)!.shape.alts[0] as { literals: string[] }).literals[0]}]` : '';
+    for (const [k, prop] of alt.props) {
+      out.push(`${typePath}${label}.${k}`);
+      out.push(...declaredFields(prop.shape, `${typePath}${label}.${k}`, [...stack, shape]));
+    }
+  }
   return out;
 }
 
@@ -73,74 +141,73 @@ function setAt(root: unknown, p: Path, value: unknown, remove = false): void {
   else o[key] = value;
 }
 
-/** A value of a different kind than `v`, so the replacement is certainly wrong for its field. */
-function wrongValue(v: unknown, rng: Rng): unknown {
-  const pool: unknown[] = [];
-  if (typeof v !== 'string') pool.push('oops', '', 'x'.repeat(70 * 1024));
-  if (typeof v !== 'number') pool.push(42, -1, 1e308);
-  if (typeof v !== 'boolean') pool.push(true, false);
-  if (!Array.isArray(v)) pool.push([], [1, 2, 3]);
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) pool.push({}, { type: 'ready' });
-  if (v !== null) pool.push(null);
-  if (typeof v === 'number') pool.push(-5e15);
-  return pool[Math.floor(rng.next() * pool.length)];
-}
+/** One value of every kind; a field is given each one its type does not admit. */
+const ANY_KIND: unknown[] = ['oops', '', 42, -1, true, null, [], [1, 2], {}, { type: 'ready' }, new Uint8Array(2)];
 
-/** One certainly malformed variant of a valid message. */
-function malformed(valid: readonly object[], rng: Rng): unknown {
-  const base = clone(valid[Math.floor(rng.next() * valid.length)]) as Record<string, unknown>;
-  const all = paths(base);
-  const pick = <T>(xs: T[]) => xs[Math.floor(rng.next() * xs.length)];
-  switch (Math.floor(rng.next() * 6)) {
-    case 0: { // a field of the wrong type (nulls only where null is not allowed)
-      const [p, v] = pick(all);
-      let w = wrongValue(v, rng);
-      if (w === null && v === null) w = 'oops';
-      const field = String(p[p.length - 1]);
-      if (w === null && ['model', 'corpus', 'backend', 'valBitsPerChar'].includes(field)) w = 'oops';
-      if (typeof v === 'number' && typeof w === 'number') w = 'oops';
-      setAt(base, p, w);
-      return base;
-    }
-    case 1: { // a required field missing
-      const required = all.filter(([p]) => typeof p[p.length - 1] === 'string' && !OPTIONAL.has(String(p[p.length - 1])) && !p.includes('values'));
-      setAt(base, pick(required)[0], undefined, true);
-      return base;
-    }
-    case 2: // an unknown message type, or an unknown report kind
-      if (base.type === 'report' && rng.next() < 0.5) (base.report as Record<string, unknown>).kind = pick(['progres', 'checkpoints', '', 'constructor', '__proto__']);
-      else base.type = pick(['hello', 'READY', '', 'toString', '__proto__', 'hasOwnProperty']);
-      return base;
-    case 3: // a huge array where an array is allowed, or in place of a string
-      if (base.type === 'init' || base.type === 'state') {
-        (base.state as PanelState).history = new Array(100_001).fill({ step: 1 });
-        return base;
-      }
-      return { ...base, type: new Array(200_000).fill('ready') };
-    case 4: // not an object at all
-      return pick([null, undefined, 0, 'ready', [], [base], new Uint8Array(8), true, () => 1]);
-    default: { // a number out of its bounds
-      const nums = all.filter(([p, v]) => typeof v === 'number' && !['loss', 'bitsPerChar', 'tokensPerSecond', 'elapsedSeconds', 'fraction', 'etaSeconds', 'time', 'seconds', 'bitsPerToken', 'trainLoss', 'valBpc', 'valBitsPerChar'].includes(String(p[p.length - 1])));
-      if (!nums.length) return { type: 42 };
-      const [p] = pick(nums);
-      setAt(base, p, pick([-1, -1e-3, 1e300, Infinity, NaN]));
-      return base;
-    }
-  }
-}
+const wrongValues = (shape: Shape) => ANY_KIND.filter((w) => !admits(shape, w));
 
-function checkRejected(parse: (v: unknown) => unknown, v: unknown, i: number): void {
+function checkRejected(parse: (v: unknown) => unknown, v: unknown, what: string): void {
   let result: unknown;
   try {
     result = parse(v);
   } catch (e) {
-    assert.ok(e instanceof ProtocolError, `case ${i}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    assert.ok(e instanceof ProtocolError, `${what}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
     return;
   }
-  assert.fail(`case ${i}: a malformed message was accepted: ${JSON.stringify(v)?.slice(0, 300)} → ${JSON.stringify(result)?.slice(0, 200)}`);
+  assert.fail(`${what}: a malformed message was accepted: ${JSON.stringify(v)?.slice(0, 300)} → ${JSON.stringify(result)?.slice(0, 200)}`);
 }
 
-describe('webview protocol', () => {
+/** One certainly malformed variant of a valid message. */
+function malformed(valid: readonly object[], shape: Shape, rng: Rng): unknown {
+  const base = clone(valid[Math.floor(rng.next() * valid.length)]) as Record<string, unknown>;
+  const all = sites(shape, base);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rng.next() * xs.length)];
+  switch (Math.floor(rng.next() * 6)) {
+    case 0: { // a field of a kind its type does not allow
+      const s = pick(all);
+      setAt(base, s.path, pick([...wrongValues(s.shape), ...(admits(s.shape, 'x') ? [] : ['x'.repeat(70 * 1024)])]));
+      return base;
+    }
+    case 1: { // a required field missing
+      const required = all.filter((s) => s.optional === false);
+      setAt(base, pick(required).path, undefined, true);
+      return base;
+    }
+    case 2: { // an unknown value of a field that takes a fixed set of strings (message types, report kinds, ...)
+      const fixed = all.filter((s) => s.shape.alts.some((a) => a.kind === 'string' && a.literals !== null));
+      setAt(base, pick(fixed).path, pick(['hello', 'READY', '', 'toString', '__proto__', 'hasOwnProperty', 'constructor']));
+      return base;
+    }
+    case 3: { // a huge array where an array is allowed, or in place of the message type
+      const arrays = all.filter((s) => Array.isArray(s.value));
+      if (!arrays.length) return { ...base, type: new Array(200_000).fill('ready') };
+      const s = pick(arrays);
+      setAt(base, s.path, new Array(100_001).fill((s.value as unknown[])[0] ?? 0));
+      return base;
+    }
+    case 4: // not an object at all
+      return pick([null, undefined, 0, 'ready', [], [base], new Uint8Array(8), true, () => 1]);
+    default: { // a number out of its bounds
+      const nums = all.filter((s) => typeof s.value === 'number' && !UNBOUNDED_NUMBERS.has(String(s.path[s.path.length - 1])));
+      if (!nums.length) return { type: 42 };
+      setAt(base, pick(nums).path, pick([-1, -1e-3, 1e300, Infinity, NaN]));
+      return base;
+    }
+  }
+}
+
+const DIRECTIONS = [
+  { name: 'extension → webview', typeName: 'ToWebview', parse: parseToWebview, valid: TO_WEBVIEW, seed: SEEDS.toWebview },
+  { name: 'webview → extension', typeName: 'FromWebview', parse: parseFromWebview, valid: FROM_WEBVIEW, seed: SEEDS.fromWebview },
+] as const;
+
+describe('webview protocol', function () {
+  this.timeout(120_000);
+  const shapes = new Map<string, Shape>();
+  before(function () {
+    for (const d of DIRECTIONS) shapes.set(d.typeName, readTypeShape(ROOT, 'webview/protocol.ts', d.typeName));
+  });
+
   it('accepts every valid message in both directions and rebuilds it field by field', () => {
     for (const m of TO_WEBVIEW) assert.deepStrictEqual(parseToWebview(clone(m)), m);
     for (const m of FROM_WEBVIEW) assert.deepStrictEqual(parseFromWebview(clone(m)), m);
@@ -154,18 +221,59 @@ describe('webview protocol', () => {
     assert.strictEqual(m.polluted, undefined);
   });
 
-  for (const [name, parse, valid] of [
-    ['extension → webview', parseToWebview, TO_WEBVIEW],
-    ['webview → extension', parseFromWebview, FROM_WEBVIEW],
-  ] as const) {
-    it(`${name}: 1,000 malformed messages are all rejected with a ProtocolError`, () => {
-      const rng = new Rng(name.length);
-      for (let i = 0; i < 1000; i++) checkRejected(parse, malformed(valid, rng), i);
+  it('the two fuzz directions use different seeds', () => {
+    assert.notStrictEqual(SEEDS.toWebview, SEEDS.fromWebview);
+  });
+
+  for (const d of DIRECTIONS) {
+    it(`${d.name}: the samples hold every field of every message kind of ${d.typeName}`, () => {
+      const shape = shapes.get(d.typeName)!;
+      const declared = new Set(declaredFields(shape));
+      const covered = new Set(d.valid.flatMap((m) => sites(shape, m).map((s) => s.typePath)));
+      assert.ok(declared.size > 20, `only ${declared.size} fields were read from the type: the type reader is broken`);
+      const missing = [...declared].filter((f) => !covered.has(f));
+      assert.deepStrictEqual(missing, [], `no sample message has these fields: add one to ${d.typeName === 'ToWebview' ? 'TO_WEBVIEW' : 'FROM_WEBVIEW'}`);
+    });
+
+    it(`${d.name}: every field removed is rejected where required and accepted where optional; every wrong kind of value is rejected`, () => {
+      const shape = shapes.get(d.typeName)!;
+      let removed = 0, retyped = 0;
+      for (const [mi, m] of d.valid.entries()) {
+        for (const s of sites(shape, m)) {
+          const where = `sample ${mi} (${(m as { type: string }).type}) ${s.typePath}`;
+          if (s.optional !== null) {
+            const without = clone(m);
+            setAt(without, s.path, undefined, true);
+            if (s.optional) assert.doesNotThrow(() => d.parse(without), `${where} is optional but leaving it out was rejected`);
+            else checkRejected(d.parse, without, `${where} is required but was left out`);
+            removed++;
+          }
+          for (const w of wrongValues(s.shape)) {
+            const bad = clone(m);
+            setAt(bad, s.path, w);
+            checkRejected(d.parse, bad, `${where} = ${JSON.stringify(w) ?? String(w)}`);
+            retyped++;
+          }
+        }
+      }
+      console.log(`      ${d.name}: ${removed} fields removed, ${retyped} wrong values, over ${d.valid.length} sample messages`);
+    });
+
+    it(`${d.name}: 1,000 random malformed messages are all rejected with a ProtocolError`, () => {
+      const rng = new Rng(d.seed);
+      const shape = shapes.get(d.typeName)!;
+      for (let i = 0; i < 1000; i++) checkRejected(d.parse, malformed(d.valid, shape, rng), `case ${i}`);
     });
   }
 
+  it('every field UNBOUNDED_NUMBERS exempts from the bounds fuzz is a number field of some message', () => {
+    const numberFields = new Set(DIRECTIONS.flatMap((d) => d.valid.flatMap((m) => sites(shapes.get(d.typeName)!, m)))
+      .filter((s) => s.shape.alts.some((a) => a.kind === 'number')).map((s) => String(s.path[s.path.length - 1])));
+    assert.deepStrictEqual([...UNBOUNDED_NUMBERS].filter((n) => !numberFields.has(n)), []);
+  });
+
   it('rejects the wrong side\'s messages', () => {
-    for (const m of FROM_WEBVIEW.filter((x) => x.type !== 'report')) checkRejected(parseToWebview, clone(m), 0);
-    for (const m of TO_WEBVIEW.filter((x) => x.type !== 'report')) checkRejected(parseFromWebview, clone(m), 0);
+    for (const m of FROM_WEBVIEW.filter((x) => x.type !== 'report')) checkRejected(parseToWebview, clone(m), m.type);
+    for (const m of TO_WEBVIEW.filter((x) => x.type !== 'report')) checkRejected(parseFromWebview, clone(m), m.type);
   });
 });
