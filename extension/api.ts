@@ -7,12 +7,37 @@
 //   await api.whenStopped();
 //   const next = await api.predictNext('function ', 5);
 //
-// Only types live here (plus the version), so another extension can copy this file as is.
+// Only types live here (plus the version), and it imports nothing, so another extension can copy this
+// file as is. GateScope's own code checks at compile time that these types equal its internal ones
+// (test/apiTypes.test.ts).
 
-import type { Event } from 'vscode';
-import type { ModelConfig } from '../kernels/config';
-import type { HistoryPoint } from '../kernels/checkpoint';
-import type { DisplayReport } from '../webview/protocol';
+/** What `onDidReport` returns: call dispose() to stop listening (a vscode.Disposable). */
+export interface ApiDisposable {
+  dispose(): unknown;
+}
+
+/** An event to subscribe to, as vscode.Event. */
+export type ApiEvent<T> = (listener: (e: T) => unknown, thisArgs?: unknown, disposables?: ApiDisposable[]) => ApiDisposable;
+
+export type BackendKind = 'cpu' | 'webgpu';
+
+export interface ModelConfig {
+  cell: 'rnn' | 'lstm' | 'gru';
+  vocabSize: number;
+  embedSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  /** Dropout probability between stacked layers and before the decoder (training only). */
+  dropout: number;
+}
+
+/** One point of the loss history: training loss (nats/token) and validation bits per character. */
+export interface HistoryPoint {
+  step: number;
+  trainLoss?: number;
+  valBpc?: number;
+  time?: number;
+}
 
 export const API_VERSION = 1;
 
@@ -27,8 +52,14 @@ export interface StartTrainingOptions {
   timeBudgetSeconds?: number;
 }
 
-/** One training report: started, progress, eval, checkpoint, done or error (see README). */
-export type TrainingReportEvent = DisplayReport;
+/** One training report: started, progress, eval, checkpoint (without its bytes), done or error (see README). */
+export type TrainingReportEvent =
+  | { kind: 'started'; runId: number; step: number; backend: BackendKind; adapter: string; config: ModelConfig; parameters: number; trainTokens: number; valTokens: number; resumed: boolean; note?: string }
+  | { kind: 'progress'; runId: number; step: number; loss: number; bitsPerChar: number; tokensPerSecond: number; elapsedSeconds: number; fraction: number; etaSeconds: number; epoch: number; time: number }
+  | { kind: 'eval'; runId: number; step: number; bitsPerChar: number; bitsPerToken: number; time: number }
+  | { kind: 'checkpoint'; runId: number; step: number }
+  | { kind: 'done'; runId: number; step: number; stepsThisRun: number; seconds: number; stoppedBy: 'steps' | 'time' | 'abort'; valBitsPerChar: number | null }
+  | { kind: 'error'; runId: number; step: number; message: string; deviceLost: boolean };
 
 export interface ModelDescription {
   config: ModelConfig;
@@ -40,7 +71,7 @@ export interface ModelDescription {
   checkpointPath: string;
   history: HistoryPoint[];
   /** Where the current run trains, or null when idle. */
-  trainingOn: 'cpu' | 'webgpu' | null;
+  trainingOn: BackendKind | null;
 }
 
 export interface TokenPrediction {
@@ -79,7 +110,7 @@ export interface GateScopeApi {
   /** The stored model, or null when there is none yet. */
   describeModel(): Promise<ModelDescription | null>;
   /** Fires for every training report (checkpoint bytes are not included). */
-  readonly onDidReport: Event<TrainingReportEvent>;
+  readonly onDidReport: ApiEvent<TrainingReportEvent>;
   /** The k most likely next tokens after `text`, from the stored model. */
   predictNext(text: string, k?: number): Promise<TokenPrediction[]>;
   /** Per-token activations of one layer (0-based) for `text`, from the stored model. */
