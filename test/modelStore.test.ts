@@ -1,6 +1,7 @@
 // The extension's model store and inference (extension/store.ts, extension/inference.ts), which need
 // Node but not VS Code: checked atomic saves that never replace a good model with bad bytes, and
-// predictions, activations and line completions from the stored model.
+// predictions, activations and line completions from the stored model, checked against the float64
+// reference forward pass (test/float64Reference.ts), not against the InferenceSession they are built on.
 
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -8,19 +9,22 @@ import * as os from 'os';
 import * as path from 'path';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { DEFAULT_OPTIM } from '../kernels/config';
-import { InferenceSession } from '../kernels/infer';
 import { TrainingReport, runTrainingJob } from '../kernels/session';
+import { maxAbsDiff } from '../kernels/tensor';
 import { tokenizerFromJSON } from '../kernels/tokenizer';
 import { ModelInference } from '../extension/inference';
 import { ModelStore } from '../extension/store';
+import { referenceArgmax, referenceLayers, referenceNextProbabilities } from './float64Reference';
 
 const TEXT = 'const a = 1;\nconst b = 2;\nfunction f(x) {\n  return x + a;\n}\n'.repeat(40);
+/** Enough for the model to continue 'function f(x) {\n  ret' with more than blanks (30 steps gave only spaces). */
+const TRAINED_STEPS = 400;
 
 async function trained(): Promise<Extract<TrainingReport, { kind: 'checkpoint' }>> {
   let ck: Extract<TrainingReport, { kind: 'checkpoint' }> | undefined;
   await runTrainingJob({
     runId: 1, text: { train: TEXT, val: TEXT.slice(0, 200) }, model: { cell: 'gru', hiddenSize: 16, numLayers: 2, embedSize: 8, dropout: 0 },
-    tokenizer: { kind: 'char', vocabSize: 256 }, optim: DEFAULT_OPTIM, batch: { seqLen: 16, batchSize: 4 }, budget: { maxSteps: 30 },
+    tokenizer: { kind: 'char', vocabSize: 256 }, optim: DEFAULT_OPTIM, batch: { seqLen: 16, batchSize: 4 }, budget: { maxSteps: TRAINED_STEPS },
     checkpointEverySeconds: 1e6, evalEverySeconds: 1e6, seed: 5,
   }, { backend: 'cpu', adapter: 'test' }, async (c, p, o, opts) => new CpuBackend(c, p, o, opts), (r) => { if (r.kind === 'checkpoint') ck = r; }, new AbortController().signal);
   assert.ok(ck);
@@ -42,7 +46,7 @@ describe('extension model store and inference', () => {
     assert.strictEqual(await store.load(), null);
     await store.save(ck.model, ck.optimizer);
     const m = await store.load();
-    assert.strictEqual(m?.checkpoint.step, 30);
+    assert.strictEqual(m?.checkpoint.step, TRAINED_STEPS);
     assert.ok(Buffer.from(m!.bytes).equals(Buffer.from(ck.model)));
     assert.ok(Buffer.from((await store.loadOptimizerBytes())!).equals(Buffer.from(ck.optimizer)));
   });
@@ -60,31 +64,51 @@ describe('extension model store and inference', () => {
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'temporary files were left behind');
   });
 
-  it('predicts, traces and continues a line from the stored model as InferenceSession does', async () => {
+  it('predicts, traces and continues a line from the stored model as the float64 reference does', async () => {
     const store = new ModelStore(dir);
     const inference = new ModelInference(store);
     const stored = (await store.load())!.checkpoint;
-    const session = new InferenceSession(stored.config, stored.params);
+    const { config, params } = stored;
     const tokenizer = tokenizerFromJSON(stored.tokenizer);
     const prefix = 'function f(x) {\n  ret';
-    const state = session.newState();
-    session.feedMany(state, tokenizer.encode(prefix));
-    const expected = session.predict(state, 3);
-    const got = await inference.predictNext(prefix, 3);
-    assert.deepStrictEqual(got.map((p) => p.id), expected.map((p) => p.id));
-    got.forEach((p, i) => assert.ok(Math.abs(p.probability - expected[i].probability) < 1e-7));
+    const ids = Array.from(tokenizer.encode(prefix));
 
-    const acts = await inference.activations('const a', 1);
+    const probs = referenceNextProbabilities(config, params, ids);
+    const order = probs.map((_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
+    const got = await inference.predictNext(prefix, 3);
+    assert.deepStrictEqual(got.map((p) => p.id), order.slice(0, 3));
+    got.forEach((p) => assert.ok(Math.abs(p.probability - probs[p.id]) < 1e-5, `token ${p.id}: ${p.probability} vs ${probs[p.id]}`));
+    assert.deepStrictEqual(got.map((p) => p.token), order.slice(0, 3).map((id) => tokenizer.tokenLabel(id)));
+
+    const layer = 1;
+    const acts = await inference.activations('const a', layer);
+    const want = referenceLayers(config, params, tokenizer.encode('const a'))[layer];
     assert.strictEqual(acts.tokens.length, 7);
     assert.deepStrictEqual(Object.keys(acts.gates!), ['r', 'z', 'n']);
-    assert.strictEqual(acts.hidden[6].length, 16);
     assert.strictEqual(acts.cell, null);
+    assert.ok(maxAbsDiff(acts.hidden.flat(), want.h.flat()) < 1e-5, `hidden differs by ${maxAbsDiff(acts.hidden.flat(), want.h.flat())}`);
+    const H = config.hiddenSize;
+    ['r', 'z', 'n'].forEach((g, gi) => {
+      const wantGate = want.gates!.map((row) => row.slice(gi * H, (gi + 1) * H));
+      assert.ok(maxAbsDiff(acts.gates![g].flat(), wantGate.flat()) < 1e-5, `gate ${g} differs`);
+    });
     await assert.rejects(inference.activations('x', 2), /layer/);
 
-    const line = await inference.continueLine(prefix, 40);
-    assert.ok(!line.includes('\n'));
-    const greedy = session.copyState(state);
-    const ids = session.greedy(greedy, Math.max(1, line.length));
-    assert.ok(line.length === 0 || tokenizer.decode(ids).startsWith(line), `${JSON.stringify(line)} is not the greedy continuation ${JSON.stringify(tokenizer.decode(ids))}`);
+    // The line is the reference's greedy continuation up to the end of the line, and is not empty
+    // (a check that accepted an empty or blank line would pass a completion that never completes anything).
+    const maxTokens = 40;
+    const continued = [...ids];
+    let expected = '';
+    const decoder = tokenizer.createDecoder();
+    for (let i = 0; i < maxTokens && !expected.includes('\n'); i++) {
+      const { id, margin } = referenceArgmax(config, params, continued);
+      assert.ok(margin > 1e-4, `the reference's two most likely tokens after ${JSON.stringify(tokenizer.decode(continued))} are too close to tell (${margin})`);
+      continued.push(id);
+      expected += decoder.push(id);
+    }
+    expected = expected.split('\n')[0];
+    assert.match(expected, /\S{3}/, `the trained model continues ${JSON.stringify(prefix)} with only ${JSON.stringify(expected)}: train it longer or pick a prefix it continues`);
+    console.log(`      ${JSON.stringify(prefix)} continues with ${JSON.stringify(expected)}`);
+    assert.strictEqual(await inference.continueLine(prefix, maxTokens), expected);
   });
 });
