@@ -4,6 +4,8 @@
 //     the API-consumer fixture extension loaded beside GateScope; from outside, the status bar and the
 //     notifications are watched;
 //  2. the same suite's "@many" part on a workspace of 20,000 small files;
+//  2d. the corpus test ("@corpus", suite/corpus.spec.ts): the extension's collector and the CLI read the
+//     same files from test/vscode/corpusFixture.ts's workspace;
 //  3. the packaged .vsix installed with --install-extension, used as a user would (command palette),
 //     with a screenshot of the workbench while it trains (GATESCOPE_UPDATE_SCREENSHOT=1 copies it
 //     into media/screenshot.png for the README).
@@ -14,6 +16,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { makeCorpusFixture } from './vscode/corpusFixture';
 import { makeFixtureWorkspace, makeManySmallFiles } from './vscode/fixture';
 import {
   PROJECT_ROOT, TextWatch, ensureInstalled, installVsix, logTail, openWorkbench, runExtensionTests, screenshot, startCodeServer,
@@ -92,6 +95,20 @@ describe('GateScope in a real VS Code (code-server)', function () {
       developmentPaths: [PROJECT_ROOT],
       testsPath: TESTS_PATH,
       extensionEnv: { GATESCOPE_TEST_GREP: '@many' },
+    });
+    printReport(r.log);
+    assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
+  });
+
+  it('the extension and the CLI read the same corpus from the same folder (in-host suite, "@corpus")', async () => {
+    const fx = makeCorpusFixture(path.join(tmp, 'corpus'));
+    const expectedFile = path.join(tmp, 'corpus-expected.json');
+    fs.writeFileSync(expectedFile, JSON.stringify(fx.expected));
+    const r = await runExtensionTests({
+      workspace: fx.root,
+      developmentPaths: [PROJECT_ROOT],
+      testsPath: TESTS_PATH,
+      extensionEnv: { GATESCOPE_TEST_GREP: '@corpus', GATESCOPE_CORPUS_EXPECTED: expectedFile },
     });
     printReport(r.log);
     assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
