@@ -12,30 +12,13 @@ import { atomicWriteFile, readFileLimited } from '../kernels/node/atomicWrite';
 import { MAX_CHECKPOINT_BYTES } from '../kernels/node/checkpointFiles';
 import { ModelDescription } from './api';
 import { ModelInference } from './inference';
-import { ModelStore, StoredModel, checkModelBytes } from './store';
+import { defaultExportPath, exportFileName, revealLabel } from './exportTarget';
+import { ModelStore, checkModelBytes } from './store';
 import { TrainingRuns } from './trainingRuns';
 import { registerUserCommand } from './userCommand';
 
 /** Where the last export went (global state: a user's export folder is the same across workspaces). */
 const LAST_EXPORT_FOLDER = 'gatescope.lastExportFolder';
-
-/** What the operating system's file manager is called on the button that shows an exported file. */
-export function revealLabel(platform: NodeJS.Platform = process.platform): string {
-  return platform === 'darwin' ? 'Reveal in Finder' : platform === 'win32' ? 'Reveal in File Explorer' : 'Open Containing Folder';
-}
-
-/** A file name that says which model it is: workspace, cell, layers × hidden size and step. */
-export function exportFileName(stored: StoredModel, workspaceName: string | undefined): string {
-  const c = stored.checkpoint.config;
-  const ws = (workspaceName ?? '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '').slice(0, 40);
-  return `gatescope-${ws ? `${ws}-` : ''}${c.cell}-${c.numLayers}x${c.hiddenSize}-step${stored.checkpoint.step}.safetensors`;
-}
-
-/** Outside the workspace (an exported binary is not the project's): the last export folder, else the home folder. */
-function defaultExportFolder(context: vscode.ExtensionContext): string {
-  const last = context.globalState.get<unknown>(LAST_EXPORT_FOLDER);
-  return typeof last === 'string' && path.isAbsolute(last) ? last : os.homedir();
-}
 
 export function registerModelCommands(
   context: vscode.ExtensionContext, log: vscode.LogOutputChannel, runs: TrainingRuns, store: ModelStore, inference: ModelInference,
@@ -58,7 +41,10 @@ export function registerModelCommands(
     const uri = target ?? await vscode.window.showSaveDialog({
       title: 'Export GateScope Model', saveLabel: 'Export',
       filters: { 'safetensors (PyTorch state dict)': ['safetensors'] },
-      defaultUri: vscode.Uri.file(path.join(defaultExportFolder(context), exportFileName(stored, vscode.workspace.name))),
+      defaultUri: vscode.Uri.file(defaultExportPath(
+        context.globalState.get<unknown>(LAST_EXPORT_FOLDER), os.homedir(),
+        exportFileName(stored.checkpoint.config, stored.checkpoint.step, vscode.workspace.name),
+      )),
     });
     if (!uri) return undefined;
     if (uri.scheme === 'file') {
@@ -68,7 +54,7 @@ export function registerModelCommands(
       await vscode.workspace.fs.writeFile(uri, stored.bytes);
     }
     log.info(`exported the model at step ${stored.checkpoint.step} to ${uri.toString(true)}`);
-    const reveal = revealLabel();
+    const reveal = revealLabel(process.platform);
     void vscode.window.showInformationMessage(`GateScope model (step ${stored.checkpoint.step}) exported to ${uri.scheme === 'file' ? uri.fsPath : uri.toString(true)}.`, reveal).then((choice) => {
       if (choice === reveal) void vscode.commands.executeCommand('revealFileInOS', uri);
     });
