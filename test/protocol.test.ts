@@ -89,8 +89,8 @@ function objectAlts(shape: Shape) {
 
 /** Every field and array element of `v`, which must be an instance of `shape`. */
 function sites(shape: Shape, v: unknown, at: Path = [], typePath = ''): Site[] {
-  const alt = v === null ? undefined : altOf(shape, v);
   if (v === null) return [];
+  const alt = altOf(shape, v);
   if (!alt) throw new Error(`the sample at ${typePath || 'the top'} is not of its declared type: ${JSON.stringify(v)?.slice(0, 200)}`);
   const out: Site[] = [];
   if (alt.kind === 'array') {
@@ -120,10 +120,13 @@ function declaredFields(shape: Shape, typePath = '', stack: Shape[] = []): strin
   for (const alt of shape.alts) {
     if (alt.kind === 'array') out.push(...declaredFields(alt.item, `${typePath}[]`, [...stack, shape]));
     if (alt.kind !== 'object') continue;
-    const label = d ? `[${d}=${(alt.props.get(d)!.shape.alts[0] as { literals: string[] }).literals[0]}]` : '';
-    for (const [k, prop] of alt.props) {
-      out.push(`${typePath}${label}.${k}`);
-      out.push(...declaredFields(prop.shape, `${typePath}${label}.${k}`, [...stack, shape]));
+    const tags = d ? (alt.props.get(d)!.shape.alts[0] as { literals: string[] }).literals : [null];
+    for (const tag of tags) {
+      const label = tag === null ? '' : `[${d}=${tag}]`;
+      for (const [k, prop] of alt.props) {
+        out.push(`${typePath}${label}.${k}`);
+        out.push(...declaredFields(prop.shape, `${typePath}${label}.${k}`, [...stack, shape]));
+      }
     }
   }
   return out;
