@@ -2,6 +2,9 @@
 // Code's theme variables. Sharp on any device-pixel ratio, redrawn (at most once a frame) when the
 // data, the size, the zoom or the theme changes. The canvas is an image to assistive technology with
 // a label that says the latest values.
+// A series keeps its theme colour's hue, but where that colour is too pale or too dim against the
+// chart's background (VS Code's charts.orange on Light Modern's white is 2.9:1) it is mixed toward the
+// theme's foreground until it stands out (SERIES_CONTRAST); the legend shows the colour drawn.
 
 import { formatDuration } from '../kernels/format';
 import { niceTicks, tickFormatter, timeTicks } from './curves';
@@ -31,6 +34,76 @@ export interface ChartData {
   summary: string;
 }
 
+/** Least contrast ratio of a series line against the chart background (WCAG asks 3:1 of graphics; these lines are thin and one is dashed). */
+export const SERIES_CONTRAST = 4.5;
+
+/** An sRGB colour with alpha, channels 0..255, alpha 0..1. */
+export interface Rgba {
+  r: number;
+  g: number;
+  b: number;
+  a: number;
+}
+
+/** Parses #rgb, #rgba, #rrggbb, #rrggbbaa, rgb() and rgba() (what theme variables and a canvas's fillStyle hold); null otherwise. */
+export function parseColor(text: string): Rgba | null {
+  const t = text.trim().toLowerCase();
+  const hex = /^#([0-9a-f]{3,8})$/.exec(t)?.[1];
+  if (hex && hex.length !== 5 && hex.length !== 7) {
+    const short = hex.length <= 4;
+    const at = (i: number) => parseInt(short ? hex[i] + hex[i] : hex.slice(2 * i, 2 * i + 2), 16);
+    const alpha = hex.length === 4 || hex.length === 8 ? at(3) / 255 : 1;
+    return { r: at(0), g: at(1), b: at(2), a: alpha };
+  }
+  const fn = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)(?:[\s,/]+([\d.]+%?))?\s*\)$/.exec(t);
+  if (!fn) return null;
+  const a = fn[4] === undefined ? 1 : fn[4].endsWith('%') ? parseFloat(fn[4]) / 100 : parseFloat(fn[4]);
+  return { r: +fn[1], g: +fn[2], b: +fn[3], a };
+}
+
+/** WCAG relative luminance of an opaque colour. */
+export function luminance(c: Rgba): number {
+  const lin = (v: number) => {
+    const s = v / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+}
+
+/** WCAG contrast ratio (1 to 21) of two opaque colours. */
+export function contrastRatio(a: Rgba, b: Rgba): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** a over b (b opaque). */
+function over(a: Rgba, b: Rgba): Rgba {
+  return { r: a.r * a.a + b.r * (1 - a.a), g: a.g * a.a + b.g * (1 - a.a), b: a.b * a.a + b.b * (1 - a.a), a: 1 };
+}
+
+const hex2 = (v: number) => Math.round(Math.min(255, Math.max(0, v))).toString(16).padStart(2, '0');
+const toHex = (c: Rgba) => `#${hex2(c.r)}${hex2(c.g)}${hex2(c.b)}`;
+
+/**
+ * The colour to draw a series in: `color` as is when it has at least `min` contrast against
+ * `background`, otherwise the least mix of it toward `toward` (the theme's foreground) that has (or
+ * `toward` itself). Colours that cannot be parsed are returned unchanged. Translucent colours are taken
+ * as drawn over the background.
+ */
+export function ensureContrast(color: string, background: string, toward: string, min = SERIES_CONTRAST): string {
+  const bg = parseColor(background), fg = parseColor(toward), c0 = parseColor(color);
+  if (!bg || !fg || !c0) return color;
+  const base = over(bg, { r: 255, g: 255, b: 255, a: 1 });
+  const c = over(c0, base), target = over(fg, base);
+  if (contrastRatio(c, base) >= min) return color;
+  for (let step = 1; step <= 20; step++) {
+    const t = step / 20;
+    const mixed = { r: c.r + (target.r - c.r) * t, g: c.g + (target.g - c.g) * t, b: c.b + (target.b - c.b) * t, a: 1 };
+    if (contrastRatio(mixed, base) >= min) return toHex(mixed);
+  }
+  return toHex(target);
+}
+
 interface Colors {
   series: string[];
   fg: string;
@@ -45,6 +118,7 @@ export class LineChart {
   private data: ChartData;
   private frame = 0;
   private colors: Colors | null = null;
+  private readonly swatches: HTMLElement[] = [];
   private readonly resize: ResizeObserver;
   private readonly theme: MutationObserver;
   private dprQuery: MediaQueryList | null = null;
@@ -64,6 +138,7 @@ export class LineChart {
       swatch.setAttribute('aria-hidden', 'true');
       // CSSOM, not a style attribute: allowed by the webview's CSP (no 'unsafe-inline').
       swatch.style.setProperty('--swatch-color', `var(${s.colorVar}, var(--vscode-foreground))`);
+      this.swatches.push(swatch);
       item.append(swatch, s.label);
       caption.append(item);
     });
@@ -127,8 +202,10 @@ export class LineChart {
     const muted = v('--vscode-descriptionForeground', fg);
     const size = v('--vscode-font-size', '13px');
     const family = v('--vscode-font-family', css.fontFamily || 'sans-serif');
+    // The canvas's background (.chart-canvas in panel.css) is the editor's.
+    const background = v('--vscode-editor-background', v('--vscode-sideBar-background', ''));
     return {
-      series: this.styles.map((s) => v(s.colorVar, fg)),
+      series: this.styles.map((s) => ensureContrast(v(s.colorVar, fg), background, fg)),
       fg,
       muted,
       grid: v('--vscode-editorWidget-border', v('--vscode-widget-border', muted)),
@@ -148,7 +225,12 @@ export class LineChart {
     }
     const g = this.canvas.getContext('2d');
     if (!g) return;
-    const c = (this.colors ??= this.readColors());
+    if (!this.colors) {
+      this.colors = this.readColors();
+      // The legend shows the colours drawn (ensureContrast may have deepened a theme colour).
+      this.swatches.forEach((sw, i) => sw.style.setProperty('--swatch-color', this.colors!.series[i]));
+    }
+    const c = this.colors;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, cssW, cssH);
     g.font = c.font;
@@ -245,9 +327,9 @@ export class LineChart {
       const style = this.styles[i];
       g.strokeStyle = c.series[i] ?? c.fg;
       g.fillStyle = g.strokeStyle;
-      g.lineWidth = 1.75;
+      g.lineWidth = 2;
       g.lineJoin = 'round';
-      g.setLineDash(style?.dashed ? [5, 3] : []);
+      g.setLineDash(style?.dashed ? [7, 3] : []);
       g.beginPath();
       let pen = false;
       // More points than pixels: draw one min/max pair per pixel column.
@@ -275,7 +357,7 @@ export class LineChart {
         for (const p of pts) {
           if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
           g.beginPath();
-          g.arc(X(p.x), Y(p.y), 2.5, 0, Math.PI * 2);
+          g.arc(X(p.x), Y(p.y), 3, 0, Math.PI * 2);
           g.fill();
         }
       }
