@@ -7,6 +7,8 @@
 //   installVsix(vsix, extensionsDir)     code-server --install-extension, before the server starts
 //   openWorkbench(server, { folder })    Chromium on the workbench (optionally an extension development host)
 //   runExtensionTests({ ... })           all of the above, then waits for the in-host test run's exit code
+//                                        (and checks the number of tests that ran: expectTests)
+//   reloadWorkbench(wb)                  reloads the window (a new extension host) and waits for the new workbench
 //   watchText(page, selector)            records each change of a DOM element's text while a run goes on
 //   statusBarItemSelector(extId, itemId) the DOM selector of a StatusBarItem
 //   webviewFrame(page, extId?)           the document of a webview (view or panel)
@@ -24,6 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { format } from 'node:util';
 import { chromium, Browser, FrameLocator, Page } from 'playwright-core';
+import { SUITE_RESULT_PREFIX, SuiteCounts } from './suite/index';
 
 /** The project root: the folder above this file's that holds test/vscode/install.sh (works from out/ too). */
 export const PROJECT_ROOT = findProjectRoot(__dirname);
@@ -286,8 +289,31 @@ export interface Workbench {
   log: string[];
   /** Settles with the extension host's exit code when a test run ends (needs the smoke-test driver). */
   exited: Promise<number>;
+  /**
+   * What happened to the browser and the page beyond the test's own steps (a crashed page, a browser that
+   * went away, a failed reload), newest last: an error message after "Target page, context or browser has
+   * been closed" should include it (see browserState).
+   */
+  incidents: string[];
   close(): Promise<void>;
 }
+
+/** A line for error messages: the workbench's incidents, or that there were none. */
+export function browserState(wb: Pick<Workbench, 'incidents'>): string {
+  return wb.incidents.length ? `browser incidents:\n  ${wb.incidents.join('\n  ')}` : 'browser incidents: none';
+}
+
+/**
+ * Chromium's switches for a loaded machine. WebGPU runs on SwiftShader (the CPU) inside Chromium's GPU
+ * process; under load a shader compilation or a training step takes long enough that the GPU watchdog
+ * kills that process as hung, and after a few such restarts Chromium quits altogether ("GPU process
+ * isn't usable. Goodbye."): every later call fails with "Target page, context or browser has been
+ * closed". Neither check helps a test on a software GPU.
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--no-sandbox', '--enable-unsafe-webgpu', '--disable-gpu-watchdog', '--disable-gpu-process-crash-limit',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
 
 /**
  * Builds the workbench URL: ?folder=...&payload=[[key, value], ...] with vscode-remote:// URIs for local paths.
@@ -316,14 +342,21 @@ function developmentFolder(server: CodeServer, paths: string[]): string | undefi
  * chromium.launch gets its own temporary profile (user-data-dir), removed by close().
  */
 export async function openWorkbench(server: CodeServer, opts: WorkbenchOptions): Promise<Workbench> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS] });
+  const incidents: string[] = [];
+  const started = Date.now();
+  const incident = (what: string) => incidents.push(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+  let closing = false;
+  browser.on('disconnected', () => {
+    if (!closing) incident('the browser disconnected (it exited or crashed)');
   });
   try {
     const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1400, height: 900 } });
     const page = await context.newPage();
+    page.on('crash', () => incident('the workbench page crashed'));
+    page.on('close', () => {
+      if (!closing) incident('the workbench page closed');
+    });
     const log: string[] = [];
     let onExit: (code: number) => void = () => undefined;
     const exited = new Promise<number>((resolve) => (onExit = resolve));
@@ -337,7 +370,13 @@ export async function openWorkbench(server: CodeServer, opts: WorkbenchOptions):
     await page.exposeFunction('codeAutomationExit', (code: unknown) => onExit(Number(code)));
     await page.goto(workbenchUrl(server, { ...opts, developmentPath: developmentFolder(server, opts.developmentPaths ?? []) }), { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    return { browser, page, log, exited, close: () => browser.close() };
+    return {
+      browser, page, log, exited, incidents,
+      close: async () => {
+        closing = true;
+        await browser.close();
+      },
+    };
   } catch (e) {
     await browser.close();
     throw e;
@@ -367,6 +406,12 @@ export interface ExtensionTestOptions {
   failureScreenshot?: string;
   /** Echo each log line to this process's stderr as it arrives. */
   echo?: boolean;
+  /**
+   * How many in-host tests the run must report (passed + failed, from suite/index.ts's result line). A run
+   * whose count differs, or that reports none, throws even if its exit code is 0: a grep or a skipped file
+   * must not pass by running fewer tests than the caller meant.
+   */
+  expectTests?: number;
 }
 
 export interface ExtensionTestResult {
@@ -375,6 +420,29 @@ export interface ExtensionTestResult {
   durationMs: number;
   /** When the run failed: the server's dataDir, kept for its logs (server.log; user-data/logs/DATE/exthost1/remoteexthost.log). */
   keptDataDir?: string;
+  /** The counts the in-host run reported (suite/index.ts), or null if it reported none. */
+  counts: SuiteCounts | null;
+}
+
+/** '' when counts say that `expected` tests ran; otherwise what is wrong, for an error message. */
+export function countMismatch(counts: SuiteCounts | null, expected: number): string {
+  if (counts?.tests === expected) return '';
+  return `expected ${expected} in-host test(s) to run, the run reported ${counts ? `${counts.tests} (${JSON.stringify(counts)})` : 'no result line'}; ` +
+    'check GATESCOPE_TEST_GREP and the spec files, or update expectTests when tests were added or removed';
+}
+
+/** The in-host run's counts from its result line in the workbench log (the last one), or null. */
+export function suiteCounts(log: readonly string[]): SuiteCounts | null {
+  for (let i = log.length - 1; i >= 0; i--) {
+    const at = log[i].indexOf(SUITE_RESULT_PREFIX);
+    if (at < 0) continue;
+    try {
+      return JSON.parse(log[i].slice(at + SUITE_RESULT_PREFIX.length)) as SuiteCounts;
+    } catch {
+      return null;
+    }
+  }
+  return null;
 }
 
 /**
@@ -399,8 +467,14 @@ export async function runExtensionTests(opts: ExtensionTestOptions): Promise<Ext
     if (exitCode === 'timeout') {
       throw new Error(`vscode-harness: extension tests did not finish within ${timeoutMs} ms (server data kept in ${server.dataDir})\n${logTail(wb.log)}\n${serverLogTail(server)}`);
     }
+    // The result line is logged just before the host exits; give a late log message a moment to arrive.
+    const log = wb.log;
+    for (const deadline = Date.now() + 5000; !suiteCounts(log) && Date.now() < deadline; ) await sleep(100);
+    const counts = suiteCounts(log);
+    const wrongCount = opts.expectTests === undefined ? '' : countMismatch(counts, opts.expectTests);
+    if (wrongCount) throw new Error(`vscode-harness: ${wrongCount} (exit code ${exitCode}, server data kept in ${server.dataDir})\n${logTail(log)}`);
     ok = exitCode === 0;
-    return { exitCode, log: wb.log, durationMs: Date.now() - started, keptDataDir: ok ? undefined : server.dataDir };
+    return { exitCode, log, durationMs: Date.now() - started, keptDataDir: ok ? undefined : server.dataDir, counts };
   } finally {
     if (!ok && wb && opts.failureScreenshot) await screenshot(wb.page, opts.failureScreenshot).catch(() => undefined);
     await wb?.close();
@@ -411,6 +485,28 @@ export async function runExtensionTests(opts: ExtensionTestOptions): Promise<Ext
 /** The last lines of a workbench log, for error messages. */
 export function logTail(log: string[], lines = 60): string {
   return `--- workbench log (last ${Math.min(lines, log.length)} of ${log.length} lines) ---\n${log.slice(-lines).join('\n')}`;
+}
+
+/**
+ * Reloads the workbench window (a new extension host) and waits for the new workbench's DOM. A reload that
+ * another navigation interrupts (the workbench can navigate itself while it starts) is retried; one that
+ * fails because the browser went away says so, with the browser's incidents.
+ */
+export async function reloadWorkbench(wb: Workbench, timeoutMs = 120_000): Promise<void> {
+  const { page } = wb;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.reload({ waitUntil: 'domcontentloaded', timeout: timeoutMs });
+      await page.waitForSelector('.monaco-workbench', { timeout: timeoutMs });
+      return;
+    } catch (e) {
+      const racy = /ERR_ABORTED|interrupted by another navigation|frame was detached|Execution context was destroyed/i.test(String(e));
+      if (!racy || attempt >= 3 || page.isClosed() || !wb.browser.isConnected()) {
+        throw new Error(`vscode-harness: reloading the workbench failed (attempt ${attempt}): ${e instanceof Error ? e.message : String(e)}\n${browserState(wb)}`);
+      }
+      wb.incidents.push(`reload attempt ${attempt} interrupted: ${String(e).split('\n')[0]}`);
+    }
+  }
 }
 
 export interface TextWatch {
