@@ -285,10 +285,8 @@ export function planCorpus(folders: readonly FolderListing[], rules: CorpusRules
   const candidates: PlannedFile[] = [];
   folders.forEach((folder, index) => {
     for (const u of folder.unlisted ?? []) skipped.push({ path: folder.prefix + u.path, reason: u.reason });
-    const excluded = outOfScope({ include: '**/*', exclude: rules.exclude }, folder.filesExclude);
     const outside = outOfScope(rules, folder.filesExclude);
-    // A .gitignore in an excluded folder is not read, as its folder is not.
-    const gitignore = new GitignoreSet(folder.gitignores.filter((g) => !excluded(g.dir ? `${g.dir}/.gitignore` : '.gitignore')));
+    const gitignore = new GitignoreSet(folder.gitignores);
     for (const file of folder.files) {
       if (outside(file.path)) continue;
       const path = folder.prefix + file.path;

@@ -13,6 +13,8 @@ import {
   GitignoreSet,
   IGNORED_BY_GIT,
   ListedFile,
+  SYMBOLIC_LINK,
+  assembleCorpus,
   corpusCapReason,
   excludeGlobs,
   excludeMatcher,
@@ -200,6 +202,54 @@ describe('corpus plan', () => {
       assert.deepStrictEqual(decodeFileText(new Uint8Array([0xef, 0xbb, 0xbf, 0x68, 0xc3, 0xa9])), { text: 'hé' });
       assert.deepStrictEqual(decodeFileText(new Uint8Array([0x61, 0, 0x62])), { skip: SKIP_REASON.binary });
       assert.deepStrictEqual(decodeFileText(new Uint8Array([0x61, 0xff, 0x62])), { skip: SKIP_REASON.notUtf8 });
+    });
+  });
+
+  describe('the planner', () => {
+    const rules = { include: '**/*', exclude: ['**/*.min.js'], maxFileBytes: 100, maxCorpusBytes: 1000 };
+
+    it('prefixes each folder\'s paths, applies each folder\'s own .gitignore and files.exclude, and orders across folders', () => {
+      const plan = planCorpus([
+        { prefix: 'web/', files: [{ path: 'b.ts', size: 5 }, { path: 'gen/x.ts', size: 5 }, { path: 'a.min.js', size: 5 }], gitignores: [{ dir: '', content: 'gen/\n' }] },
+        { prefix: 'api/', files: [{ path: 'gen/x.ts', size: 5 }, { path: 'snap/s.ts', size: 5 }], gitignores: [], filesExclude: { 'snap/**': true } },
+      ], rules);
+      assert.deepStrictEqual(plan.read.map((f) => [f.folder, f.relPath, f.path]), [[1, 'gen/x.ts', 'api/gen/x.ts'], [0, 'b.ts', 'web/b.ts']]);
+      assert.deepStrictEqual(plan.skipped, [{ path: 'web/gen/x.ts', reason: IGNORED_BY_GIT }]);
+    });
+
+    it('reports symbolic links, files over the limit and folders it could not list; drops empty and excluded files silently', () => {
+      const plan = planCorpus([{
+        prefix: '',
+        files: [{ path: 'link.ts', size: 0, symlink: true }, { path: 'big.ts', size: 101 }, { path: 'empty.ts', size: 0 }, { path: 'ok.ts', size: 100 }, { path: 'x.min.js', size: 1 }],
+        gitignores: [],
+        unlisted: [{ path: 'private', reason: 'unreadable folder (EACCES)' }],
+      }], rules);
+      assert.deepStrictEqual(plan.read.map((f) => f.path), ['ok.ts']);
+      assert.deepStrictEqual(plan.skipped, [
+        { path: 'big.ts', reason: 'larger than 100 B (101 B)' },
+        { path: 'link.ts', reason: SYMBOLIC_LINK },
+        { path: 'private', reason: 'unreadable folder (EACCES)' },
+      ]);
+    });
+
+    it('takes only what the include glob matches, minus the exclude globs', () => {
+      const plan = planCorpus([{
+        prefix: '',
+        files: [{ path: 'src/a.ts', size: 1 }, { path: 'src/a.md', size: 1 }, { path: 'vendor/k.ts', size: 1 }],
+        gitignores: [{ dir: '', content: 'a.ts\n' }, { dir: 'vendor', content: '*\n' }],
+      }], { ...rules, include: '**/*.ts', exclude: ['vendor/**'] });
+      assert.deepStrictEqual(plan.read.map((f) => f.path), []);
+      assert.deepStrictEqual(plan.skipped, [{ path: 'src/a.ts', reason: IGNORED_BY_GIT }]);
+    });
+
+    it('after reading, skips binary, non-UTF-8 and unreadable files and joins the rest in plan order', () => {
+      const plan = planCorpus([{ prefix: '', files: ['a', 'b', 'c', 'd'].map((p) => ({ path: p, size: 3 })), gitignores: [] }], rules);
+      const enc = (t: string) => ({ bytes: new TextEncoder().encode(t) });
+      const corpus = assembleCorpus(plan, [enc('one'), { bytes: new Uint8Array([0x61, 0, 0x62]) }, { unreadable: 'EACCES' }, enc('four\n')]);
+      assert.strictEqual(corpus.text, 'one\n\nfour\n');
+      assert.deepStrictEqual(corpus.files, [{ path: 'a', bytes: 3 }, { path: 'd', bytes: 5 }]);
+      assert.strictEqual(corpus.bytes, 8);
+      assert.deepStrictEqual(corpus.skipped, [{ path: 'b', reason: SKIP_REASON.binary }, { path: 'c', reason: 'unreadable (EACCES)' }]);
     });
   });
 
