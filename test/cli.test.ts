@@ -6,10 +6,11 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { encodeCheckpoint } from '../kernels/checkpoint';
+import { spawn } from 'child_process';
+import { decodeCheckpoint, encodeCheckpoint } from '../kernels/checkpoint';
 import { ModelConfig } from '../kernels/config';
 import { initParams } from '../kernels/params';
-import { assertCleanError, runCli } from './cliRun';
+import { CLI, assertCleanError, runCli } from './cliRun';
 
 const TINY = ['--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2', '--eval-every', '1000', '--sample-length', '20', '--quiet'];
 
@@ -55,6 +56,25 @@ describe('cli', function () {
     assert.strictEqual(r2.code, 0, r2.stderr);
     assert.match(r2.stderr, /resuming .* at step 3/);
     assert.match(r2.stderr, /trained 3 steps .* step 6 in all/);
+  });
+
+  it('Ctrl+C stops after the current step, saves the checkpoint it reached and exits 0', async () => {
+    const dir = folder('sigint', { 'a.js': source.repeat(20) });
+    const out = path.join(tmp, 'sigint.safetensors');
+    const child = spawn(process.execPath, [CLI, 'train', dir, '--time', '600', '--out', out, '--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2', '--sample-length', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GATESCOPE_DEBUG: '' } });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/\bstep [1-9]\d* \|/.test(stderr) && !child.killed) child.kill('SIGINT'); // once a progress line shows a step
+    });
+    const code = await exited;
+    assert.strictEqual(code, 0, stderr);
+    assert.match(stderr, /stopping after this step/);
+    const m = /trained (\d+) steps .*\(stopped\), step (\d+) in all/.exec(stderr);
+    assert.ok(m, stderr);
+    assert.strictEqual(decodeCheckpoint(fs.readFileSync(out)).step, Number(m[2]), 'the checkpoint is not the step the run reached');
   });
 
   it('an empty folder is a clear error', () => {
