@@ -4,7 +4,7 @@
 // checkpoints to disk, and ends with a sample and the validation score.
 
 import * as path from 'path';
-import { CELL_TYPES, CellType, DEFAULT_OPTIM, DEFAULT_TRAINING, OptimConfig, checkSetting, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
+import { BOUNDS, CELL_TYPES, CellType, DEFAULT_OPTIM, DEFAULT_TRAINING, OptimConfig, checkSetting, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
 import { ModelCheckpoint, checkpointTokenizer, decodeCheckpoint } from '../kernels/checkpoint';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { GateScopeError, check } from '../kernels/errors';
@@ -26,7 +26,7 @@ import { generateText } from './sample';
 export const TRAIN_USAGE = `Train options:
   --arch lstm|gru|rnn      cell type (default ${DEFAULT_TRAINING.cell})
   --hidden N               hidden size (default ${DEFAULT_TRAINING.hiddenSize})
-  --layers N               stacked layers, 1-4 (default ${DEFAULT_TRAINING.numLayers})
+  --layers N               stacked layers, ${BOUNDS.numLayers.join('-')} (default ${DEFAULT_TRAINING.numLayers})
   --embed N                embedding size (default ${DEFAULT_TRAINING.embedSize})
   --dropout P              dropout between layers and before the decoder (default ${DEFAULT_TRAINING.dropout})
   --seq N                  sequence length for truncated BPTT (default ${DEFAULT_TRAINING.seqLen})
@@ -37,7 +37,7 @@ export const TRAIN_USAGE = `Train options:
   --time SECONDS           training time budget (default ${DEFAULT_TRAINING.seconds})
   --steps N                step budget (total steps, counting steps before a resume)
   --tokenizer char|bpe     tokenizer (default ${DEFAULT_TRAINING.tokenizer})
-  --vocab N                BPE vocabulary size, 256-8192 (default ${DEFAULT_TRAINING.bpeVocab})
+  --vocab N                BPE vocabulary size, ${BOUNDS.bpeVocabSize.join('-')} (default ${DEFAULT_TRAINING.bpeVocab})
   --out PATH               checkpoint to write (default .gatescope/model.safetensors)
   --resume [PATH]          continue from a checkpoint (default: --out)
   --val-fraction F         share of the text held out for validation (default ${DEFAULT_TRAINING.valFraction})
