@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import { BackendSetting } from '../kernels/backendChoice';
-import { CellType, DEFAULT_OPTIM, OptimConfig } from '../kernels/config';
+import { BOUNDS, Bounded, CellType, DEFAULT_OPTIM, OptimConfig, isIntegerSetting } from '../kernels/config';
 import { TokenizerKind } from '../kernels/trainingData';
 import { ModelSizes } from '../kernels/session';
 import { FORM_BOUNDS, FormValues } from '../webview/protocol';
@@ -33,6 +33,8 @@ function spec(key: string, def: number, min: number, max: number, integer: boole
   return { key, def, min, max, integer };
 }
 const fb = (k: keyof typeof FORM_BOUNDS, key: string, def: number) => spec(key, def, FORM_BOUNDS[k].min, FORM_BOUNDS[k].max, FORM_BOUNDS[k].integer);
+/** A setting bounded in kernels/config.ts (the one source of bounds). */
+const cb = (k: Bounded, key: string, def: number) => spec(key, def, BOUNDS[k][0], BOUNDS[k][1], isIntegerSetting(k));
 const S = {
   hiddenSize: fb('hiddenSize', 'model.hiddenSize', 128),
   layers: fb('layers', 'model.layers', 1),
@@ -44,10 +46,10 @@ const S = {
   learningRate: fb('learningRate', 'training.learningRate', DEFAULT_OPTIM.learningRate),
   gradientClip: fb('gradientClip', 'training.gradientClip', DEFAULT_OPTIM.clipNorm),
   timeBudgetSeconds: fb('timeBudgetSeconds', 'training.timeBudgetSeconds', 300),
-  checkpointIntervalSeconds: spec('training.checkpointIntervalSeconds', 30, 1, 3600, false),
-  evalIntervalSeconds: spec('training.evalIntervalSeconds', 20, 1, 3600, false),
-  validationFraction: spec('training.validationFraction', 0.05, 0.01, 0.5, false),
-  seed: spec('training.seed', 1, 0, 2 ** 32 - 1, true),
+  checkpointIntervalSeconds: cb('checkpointEverySeconds', 'training.checkpointIntervalSeconds', 30),
+  evalIntervalSeconds: cb('evalEverySeconds', 'training.evalIntervalSeconds', 20),
+  validationFraction: cb('validationFraction', 'training.validationFraction', 0.05),
+  seed: cb('seed', 'training.seed', 1),
   maxFileSizeKB: spec('corpus.maxFileSizeKB', 1000, 1, 102400, true),
   maxCorpusSizeMB: spec('corpus.maxCorpusSizeMB', 50, 1, 512, true),
 };
