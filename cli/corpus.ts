@@ -2,11 +2,12 @@
 // every .gitignore), hands it to the corpus planner that the extension uses too (kernels/corpusPlan.ts),
 // reads what the plan says in its order, and assembles the text. The walk does not descend into
 // excluded folders (node_modules, .git, ...); everything else is the planner's decision, so the same
-// folder with the same rules gives the same corpus here and in VS Code.
+// folder with the same rules gives the same corpus here and in VS Code. VS Code's default files.exclude
+// applies here too (a workspace's own files.exclude does not: pass its globs with --exclude).
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { AssembledCorpus, CorpusPlan, CorpusSkip, CorpusRules, DEFAULT_CORPUS_EXCLUDE, DEFAULT_CORPUS_LIMITS, FolderListing, GitignoreFile, ListedFile, ReadResult, assembleCorpus, outOfScope, planCorpus } from '../kernels/corpusPlan';
+import { AssembledCorpus, CorpusPlan, CorpusSkip, CorpusRules, DEFAULT_CORPUS_EXCLUDE, DEFAULT_CORPUS_LIMITS, FolderListing, GitignoreFile, ListedFile, ReadResult, VSCODE_FILES_EXCLUDE_DEFAULT, assembleCorpus, outOfScope, planCorpus } from '../kernels/corpusPlan';
 import { GateScopeError, check } from '../kernels/errors';
 
 export const DEFAULT_CORPUS_RULES: CorpusRules = { include: '**/*', exclude: DEFAULT_CORPUS_EXCLUDE, ...DEFAULT_CORPUS_LIMITS };
@@ -19,9 +20,9 @@ export function listFolder(root: string, rules: CorpusRules): FolderListing {
   } catch {
     throw new GateScopeError(`cannot read ${root}: no such file or folder`);
   }
-  if (st.isFile()) return { prefix: '', files: [{ path: path.basename(root), size: st.size }], gitignores: [] };
+  if (st.isFile()) return { prefix: '', files: [{ path: path.basename(root), size: st.size }], gitignores: [], filesExclude: VSCODE_FILES_EXCLUDE_DEFAULT };
   check(st.isDirectory(), `${root} is neither a file nor a folder`);
-  const excluded = outOfScope({ include: '**/*', exclude: rules.exclude });
+  const excluded = outOfScope({ include: '**/*', exclude: rules.exclude }, VSCODE_FILES_EXCLUDE_DEFAULT);
   const files: ListedFile[] = [];
   const gitignores: GitignoreFile[] = [];
   const unlisted: CorpusSkip[] = [];
@@ -47,7 +48,7 @@ export function listFolder(root: string, rules: CorpusRules): FolderListing {
     }
   };
   walk(root, '');
-  return { prefix: '', files, gitignores, unlisted };
+  return { prefix: '', files, gitignores, unlisted, filesExclude: VSCODE_FILES_EXCLUDE_DEFAULT };
 }
 
 function statSize(file: string): number {

@@ -32,6 +32,14 @@ export function corpusCapReason(maxCorpusBytes: number): string {
  */
 export const DEFAULT_CORPUS_EXCLUDE: readonly string[] = ['**/node_modules/**', '**/.git/**', '**/dist/**', '**/out/**', '**/build/**', '**/*.min.js', '**/*.map'];
 
+/**
+ * VS Code's default `files.exclude` (1.139: version control folders, macOS and Windows folder metadata):
+ * what the extension's listing leaves out when the user has not changed it, so the CLI leaves it out too.
+ */
+export const VSCODE_FILES_EXCLUDE_DEFAULT: Readonly<Record<string, boolean>> = {
+  '**/.git': true, '**/.svn': true, '**/.hg': true, '**/.jj': true, '**/.DS_Store': true, '**/Thumbs.db': true,
+};
+
 /** Per-file and total limits: the defaults of gatescope.corpus.maxFileSizeKB (1000) and maxCorpusSizeMB (50). */
 export const DEFAULT_CORPUS_LIMITS = { maxFileBytes: 1000 * 1024, maxCorpusBytes: 50 * 1024 * 1024 } as const;
 

@@ -40,6 +40,19 @@ describe('cli corpus', function () {
     assert.strictEqual(listing.textSha256, createHash('sha256').update(joinFileTexts(texts), 'utf8').digest('hex'));
   });
 
+  it('leaves out what VS Code\'s default files.exclude does (.DS_Store, Thumbs.db), as the extension\'s listing does', () => {
+    const dir = path.join(tmp, 'metadata');
+    fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'a.js'), 'let a = 1;\n');
+    fs.writeFileSync(path.join(dir, '.DS_Store'), Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31]));
+    fs.writeFileSync(path.join(dir, 'sub', 'Thumbs.db'), Buffer.from([0xd0, 0xcf, 0x11, 0xe0]));
+    const r = runCli(['corpus', dir, '--json']);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const listing = JSON.parse(r.stdout) as CorpusListing;
+    assert.deepStrictEqual(listing.files.map((f) => f.path), ['a.js']);
+    assert.deepStrictEqual(listing.skipped, []);
+  });
+
   it('train names every skipped file in its summary', () => {
     const fx = makeCorpusFixture(path.join(tmp, 'train'));
     const r = runCli(['train', fx.root, ...fx.cliArgs, '--steps', '1', '--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2', '--eval-every', '1000',

@@ -13,6 +13,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { collectWorkspaceCorpus } from '../../../extension/corpus';
 import { readSettings } from '../../../extension/settings';
+import { VSCODE_FILES_EXCLUDE_DEFAULT } from '../../../kernels/corpusPlan';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -44,6 +45,12 @@ describe('GateScope corpus @corpus', function () {
       skipped: collected.skipped,
       textSha256: createHash('sha256').update(collected.text, 'utf8').digest('hex'),
     };
+
+    // The CLI applies VS Code's default files.exclude by itself: it must be this VS Code's (less its
+    // browser-only entries), or a folder without settings would give two corpora.
+    const defaults = vscode.workspace.getConfiguration('files', folder.uri).inspect<Record<string, unknown>>('exclude')?.defaultValue ?? {};
+    const defaultGlobs = Object.entries(defaults).filter(([glob, on]) => on === true && glob !== '**/*.crswap').map(([glob]) => glob).sort();
+    assert.deepStrictEqual(defaultGlobs, Object.keys(VSCODE_FILES_EXCLUDE_DEFAULT).sort(), "VS Code's default files.exclude is not the CLI's");
 
     // The CLI's side, given the same rules: gatescope.corpus.exclude and files.exclude's true entries as
     // VS Code resolves them for this folder, and the same limits.
