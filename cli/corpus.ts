@@ -2,8 +2,8 @@
 // every .gitignore), hands it to the corpus planner that the extension uses too (kernels/corpusPlan.ts),
 // reads what the plan says in its order, and assembles the text. The walk does not descend into
 // excluded folders (node_modules, .git, ...); everything else is the planner's decision, so the same
-// folder with the same rules gives the same corpus here and in VS Code. VS Code's default files.exclude
-// applies here too (a workspace's own files.exclude does not: pass its globs with --exclude).
+// folder with the same rules gives the same corpus here and in VS Code (cli/folderSettings.ts reads the
+// folder's own rules from its .vscode/settings.json).
 
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,17 +12,20 @@ import { GateScopeError, check } from '../kernels/errors';
 
 export const DEFAULT_CORPUS_RULES: CorpusRules = { include: '**/*', exclude: DEFAULT_CORPUS_EXCLUDE, ...DEFAULT_CORPUS_LIMITS };
 
-/** The listing of `root` (a folder, or one file) as the planner takes it; folders the rules exclude are not walked. */
-export function listFolder(root: string, rules: CorpusRules): FolderListing {
+/**
+ * The listing of `root` (a folder, or one file) as the planner takes it; folders the rules exclude are
+ * not walked. `filesExclude` is the folder's files.exclude as VS Code resolves it (its defaults when unset).
+ */
+export function listFolder(root: string, rules: CorpusRules, filesExclude: Readonly<Record<string, unknown>> = VSCODE_FILES_EXCLUDE_DEFAULT): FolderListing {
   let st: fs.Stats;
   try {
     st = fs.statSync(root);
   } catch {
     throw new GateScopeError(`cannot read ${root}: no such file or folder`);
   }
-  if (st.isFile()) return { prefix: '', files: [{ path: path.basename(root), size: st.size }], gitignores: [], filesExclude: VSCODE_FILES_EXCLUDE_DEFAULT };
+  if (st.isFile()) return { prefix: '', files: [{ path: path.basename(root), size: st.size }], gitignores: [], filesExclude };
   check(st.isDirectory(), `${root} is neither a file nor a folder`);
-  const excluded = outOfScope({ include: '**/*', exclude: rules.exclude }, VSCODE_FILES_EXCLUDE_DEFAULT);
+  const excluded = outOfScope({ include: '**/*', exclude: rules.exclude }, filesExclude);
   const files: ListedFile[] = [];
   const gitignores: GitignoreFile[] = [];
   const unlisted: CorpusSkip[] = [];
@@ -48,7 +51,7 @@ export function listFolder(root: string, rules: CorpusRules): FolderListing {
     }
   };
   walk(root, '');
-  return { prefix: '', files, gitignores, unlisted, filesExclude: VSCODE_FILES_EXCLUDE_DEFAULT };
+  return { prefix: '', files, gitignores, unlisted, filesExclude };
 }
 
 function statSize(file: string): number {
@@ -68,13 +71,13 @@ function readGitignore(file: string): string {
 }
 
 /** The plan for `root`: what would be read and what is skipped, nothing read but .gitignore files. */
-export function planFolder(root: string, rules: CorpusRules = DEFAULT_CORPUS_RULES): CorpusPlan {
-  return planCorpus([listFolder(root, rules)], rules);
+export function planFolder(root: string, rules: CorpusRules = DEFAULT_CORPUS_RULES, filesExclude?: Readonly<Record<string, unknown>>): CorpusPlan {
+  return planCorpus([listFolder(root, rules, filesExclude)], rules);
 }
 
 /** Reads the files of `root` the planner picks into one text, files separated by a blank line. */
-export function readCorpus(root: string, rules: CorpusRules = DEFAULT_CORPUS_RULES): AssembledCorpus {
-  const plan = planFolder(root, rules);
+export function readCorpus(root: string, rules: CorpusRules = DEFAULT_CORPUS_RULES, filesExclude?: Readonly<Record<string, unknown>>): AssembledCorpus {
+  const plan = planFolder(root, rules, filesExclude);
   const base = fs.statSync(root).isFile() ? path.dirname(root) : root;
   const results = plan.read.map((f): ReadResult => {
     try {

@@ -6,8 +6,7 @@ import { createHash } from 'crypto';
 import { check } from '../kernels/errors';
 import { formatBytes } from '../kernels/format';
 import { parse } from './args';
-import { CORPUS_OPTIONS, corpusRules } from './corpusOptions';
-import { readCorpus } from './corpus';
+import { CORPUS_OPTIONS, corpusOptions, readFolderCorpus } from './corpusOptions';
 
 export const CORPUS_COMMAND_USAGE = `Corpus options:
   --json                   print {"files": [{"path","bytes"}], "skipped": [{"path","reason"}],
@@ -16,7 +15,7 @@ export const CORPUS_COMMAND_USAGE = `Corpus options:
 export async function corpusCommand(argv: string[]): Promise<void> {
   const { values: o, positionals } = parse(argv, { json: { type: 'boolean' }, ...CORPUS_OPTIONS } as const);
   check(positionals.length <= 1, 'usage: gatescope corpus [DIR] [--json] [corpus options]');
-  const corpus = readCorpus(positionals[0] ?? '.', corpusRules(o));
+  const corpus = readFolderCorpus(corpusOptions(o), positionals[0] ?? '.', (s) => process.stderr.write(s + '\n'));
   if (o.json) {
     const textSha256 = createHash('sha256').update(corpus.text, 'utf8').digest('hex');
     process.stdout.write(JSON.stringify({ files: corpus.files, skipped: corpus.skipped, bytes: corpus.bytes, textSha256 }) + '\n');

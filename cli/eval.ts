@@ -9,8 +9,7 @@ import { loadCheckpointFile } from '../kernels/node/checkpointFiles';
 import { evaluate } from '../kernels/train';
 import { charsPerTokenTable } from '../kernels/trainingData';
 import { int, parse } from './args';
-import { CORPUS_OPTIONS, corpusRules, reportSkipped } from './corpusOptions';
-import { readCorpus } from './corpus';
+import { CORPUS_OPTIONS, corpusOptions, readFolderCorpus, reportSkipped } from './corpusOptions';
 
 export const EVAL_USAGE = `Eval options:
   --json                   print {"bitsPerChar","bitsPerToken","tokens","chars"}
@@ -24,8 +23,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const tokenizer = checkpointTokenizer(ck, `checkpoint ${ckPath}`);
   const seqLen = int(o, 'seq', 64, ...BOUNDS.seqLen);
   const batchSize = int(o, 'batch', 32, ...BOUNDS.batchSize);
-  const corpus = readCorpus(dir, corpusRules(o));
-  if (!o.json) reportSkipped(corpus.skipped, (s) => process.stderr.write(s + '\n'));
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const corpus = readFolderCorpus(corpusOptions(o), dir, log);
+  if (!o.json) reportSkipped(corpus.skipped, log);
   check(corpus.text.length > 0, `no usable text in ${dir}`);
   const tokens = tokenizer.encode(corpus.text);
   check(tokens.length >= 2, `${dir} holds too little text to evaluate (${tokens.length} token)`);

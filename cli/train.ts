@@ -18,8 +18,7 @@ import { TokenizerKind, splitTrainVal } from '../kernels/trainingData';
 import { GpuContext } from '../kernels/webgpu/context';
 import { WebGpuBackend } from '../kernels/webgpu/backend';
 import { num, parse, setting } from './args';
-import { CORPUS_OPTIONS, corpusRules, reportSkipped } from './corpusOptions';
-import { readCorpus } from './corpus';
+import { CORPUS_OPTIONS, corpusOptions, readFolderCorpus, reportSkipped } from './corpusOptions';
 import { ProgressLine } from './progress';
 import { generateText } from './sample';
 
@@ -110,7 +109,7 @@ function trainSettings(argv: string[]) {
     seed: setting(o, 'seed', 'seed', DEFAULT_TRAINING.seed),
     sampleLength: num(o, 'sample-length', 400),
     quiet: !!o.quiet,
-    corpus: corpusRules(o),
+    corpus: corpusOptions(o),
   };
 }
 
@@ -132,7 +131,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     log(`resuming ${s.resumePath} at step ${resumed.step} (${resumed.config.cell}, hidden ${resumed.config.hiddenSize}, ${resumed.config.numLayers} layer(s)); model options on the command line are ignored`);
   }
 
-  const corpus = readCorpus(s.dir, s.corpus);
+  const corpus = readFolderCorpus(s.corpus, s.dir, log);
   reportSkipped(corpus.skipped, log);
   check(corpus.text.length > 0, corpus.skipped.length ? `no usable text in ${s.dir}: every file was skipped (see above)` : `no text files found in ${s.dir}`);
   log(`read ${corpus.files.length} file(s), ${formatBytes(corpus.bytes)} of text from ${path.resolve(s.dir)}`);

@@ -50,8 +50,8 @@ const S = {
   evalIntervalSeconds: cb('evalEverySeconds', 'training.evalIntervalSeconds', 20),
   validationFraction: cb('validationFraction', 'training.validationFraction', 0.05),
   seed: cb('seed', 'training.seed', 1),
-  maxFileSizeKB: spec('corpus.maxFileSizeKB', 1000, 1, 102400, true),
-  maxCorpusSizeMB: spec('corpus.maxCorpusSizeMB', 50, 1, 512, true),
+  maxFileSizeKB: cb('maxFileSizeKB', 'corpus.maxFileSizeKB', 1000),
+  maxCorpusSizeMB: cb('maxCorpusSizeMB', 'corpus.maxCorpusSizeMB', 50),
 };
 
 function choice<T extends string>(cfg: vscode.WorkspaceConfiguration, key: string, values: readonly T[], def: T, problems: string[]): T {

@@ -91,6 +91,8 @@ export const BOUNDS = {
   evalEverySeconds: [1, 3600],
   validationFraction: [0.01, 0.5],
   seed: [0, 2 ** 32 - 1],
+  maxFileSizeKB: [1, 102400],
+  maxCorpusSizeMB: [1, 512],
 } as const;
 
 export type Bounded = keyof typeof BOUNDS;
@@ -115,9 +117,11 @@ const LABELS: Record<Bounded, string> = {
   evalEverySeconds: 'evaluation interval (seconds)',
   validationFraction: 'validation fraction',
   seed: 'random seed',
+  maxFileSizeKB: 'largest file read (KB)',
+  maxCorpusSizeMB: 'corpus size limit (MB)',
 };
 
-const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize', 'bpeVocabSize', 'seed']);
+const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize', 'bpeVocabSize', 'seed', 'maxFileSizeKB', 'maxCorpusSizeMB']);
 
 /** Whether a setting takes whole numbers only. */
 export function isIntegerSetting(key: Bounded): boolean {

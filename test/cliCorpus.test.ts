@@ -27,17 +27,32 @@ describe('cli corpus', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('reads the files the rules allow, in path order, stops at the cap, and says why it skipped each other file', () => {
-    const fx = makeCorpusFixture(path.join(tmp, 'fixture'));
-    const r = runCli(['corpus', fx.root, '--json', ...fx.cliArgs]);
+  for (const how of ['its .vscode/settings.json', 'the same rules given as options']) {
+    it(`reads the files the rules allow, in path order, stops at the cap, and says why it skipped each other file (rules from ${how})`, () => {
+      const fx = makeCorpusFixture(path.join(tmp, how.replace(/\W+/g, '-')));
+      const r = runCli(['corpus', fx.root, '--json', ...(how.startsWith('its') ? [] : fx.cliArgs)]);
+      assert.strictEqual(r.code, 0, r.stderr);
+      if (how.startsWith('its')) assert.match(r.stderr, /applying files\.exclude, gatescope\.corpus\.exclude, gatescope\.corpus\.maxFileSizeKB, gatescope\.corpus\.maxCorpusSizeMB from /);
+      const listing = JSON.parse(r.stdout) as CorpusListing;
+      assert.deepStrictEqual(listing.files.map((f) => f.path), fx.expected.files);
+      assert.deepStrictEqual(listing.skipped, fx.expected.skipped);
+      const texts = fx.expected.files.map((f) => fs.readFileSync(path.join(fx.root, f), 'utf8'));
+      for (const f of listing.files) assert.strictEqual(f.bytes, fs.statSync(path.join(fx.root, f.path)).size, f.path);
+      assert.strictEqual(listing.bytes, listing.files.reduce((s, f) => s + f.bytes, 0));
+      assert.strictEqual(listing.textSha256, createHash('sha256').update(joinFileTexts(texts), 'utf8').digest('hex'));
+    });
+  }
+
+  it('a .vscode/settings.json that is not plain JSON is left out with a warning that says what to do', () => {
+    const dir = path.join(tmp, 'jsonc');
+    fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'a.js'), 'let a = 1;\n');
+    fs.writeFileSync(path.join(dir, 'b.min.js'), 'let b=1;\n');
+    fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), '{\n  // mine\n  "gatescope.corpus.exclude": [],\n}\n');
+    const r = runCli(['corpus', dir, '--json']);
     assert.strictEqual(r.code, 0, r.stderr);
-    const listing = JSON.parse(r.stdout) as CorpusListing;
-    assert.deepStrictEqual(listing.files.map((f) => f.path), fx.expected.files);
-    assert.deepStrictEqual(listing.skipped, fx.expected.skipped);
-    const texts = fx.expected.files.map((f) => fs.readFileSync(path.join(fx.root, f), 'utf8'));
-    for (const f of listing.files) assert.strictEqual(f.bytes, fs.statSync(path.join(fx.root, f.path)).size, f.path);
-    assert.strictEqual(listing.bytes, listing.files.reduce((s, f) => s + f.bytes, 0));
-    assert.strictEqual(listing.textSha256, createHash('sha256').update(joinFileTexts(texts), 'utf8').digest('hex'));
+    assert.match(r.stderr, /settings\.json is not plain JSON .*give them as --exclude/);
+    assert.deepStrictEqual((JSON.parse(r.stdout) as CorpusListing).files.map((f) => f.path), ['.vscode/settings.json', 'a.js'], 'the default exclude list applies');
   });
 
   it('leaves out what VS Code\'s default files.exclude does (.DS_Store, Thumbs.db), as the extension\'s listing does', () => {
@@ -55,7 +70,7 @@ describe('cli corpus', function () {
 
   it('train names every skipped file in its summary', () => {
     const fx = makeCorpusFixture(path.join(tmp, 'train'));
-    const r = runCli(['train', fx.root, ...fx.cliArgs, '--steps', '1', '--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2', '--eval-every', '1000',
+    const r = runCli(['train', fx.root, '--steps', '1', '--hidden', '8', '--embed', '4', '--seq', '8', '--batch', '2', '--eval-every', '1000',
       '--sample-length', '0', '--quiet', '--val-fraction', '0.01', '--out', path.join(tmp, 'train.safetensors')]);
     assert.strictEqual(r.code, 0, r.stderr);
     const summary = r.stderr.split('\n').find((l) => l.startsWith('skipped '));

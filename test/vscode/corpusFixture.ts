@@ -19,7 +19,7 @@ export interface CorpusFixture {
   root: string;
   /** Written to .vscode/settings.json (the extension reads them). */
   settings: Record<string, unknown>;
-  /** The same rules as `gatescope corpus` options (the CLI does not read .vscode/settings.json). */
+  /** The same rules as `gatescope corpus` options (the CLI reads them from .vscode/settings.json too). */
   cliArgs: string[];
   /** What both must give: the files read, in order, and the skips, sorted by path, with their reasons. */
   expected: { files: string[]; skipped: { path: string; reason: string }[] };

@@ -1,8 +1,9 @@
 // One corpus, two readers ("@corpus"): on test/vscode/corpusFixture.ts's workspace, the extension's
 // collector (extension/corpus.ts, fed by workspace.findFiles and files.exclude, with the workspace's
-// gatescope.corpus.* settings as the extension reads them) and the CLI (`gatescope corpus --json`, a disk
-// walk, given the same exclude globs and limits) read the same files in the same order and skip the same
-// files for the same reasons; both match the listing the fixture writes out by hand. Run by
+// gatescope.corpus.* settings as the extension reads them) and the CLI (`gatescope corpus DIR --json`, a
+// disk walk, with no options: it reads the folder's .vscode/settings.json itself) read the same files in
+// the same order and skip the same files for the same reasons; both match the listing the fixture
+// writes out by hand. Run by
 // test/vscode.test.ts, which passes the fixture's expected listing in GATESCOPE_CORPUS_EXPECTED.
 
 import * as assert from 'assert';
@@ -52,12 +53,9 @@ describe('GateScope corpus @corpus', function () {
     const defaultGlobs = Object.entries(defaults).filter(([glob, on]) => on === true && glob !== '**/*.crswap').map(([glob]) => glob).sort();
     assert.deepStrictEqual(defaultGlobs, Object.keys(VSCODE_FILES_EXCLUDE_DEFAULT).sort(), "VS Code's default files.exclude is not the CLI's");
 
-    // The CLI's side, given the same rules: gatescope.corpus.exclude and files.exclude's true entries as
-    // VS Code resolves them for this folder, and the same limits.
-    const filesExclude = vscode.workspace.getConfiguration('files', folder.uri).get<Record<string, unknown>>('exclude') ?? {};
-    const globs = [...settings.corpus.exclude, ...Object.entries(filesExclude).filter(([, on]) => on === true).map(([glob]) => glob)];
-    const args = ['corpus', folder.uri.fsPath, '--json', '--include', settings.corpus.include, ...globs.flatMap((g) => ['--exclude', g]),
-      '--max-file-bytes', String(settings.corpus.maxFileBytes), '--max-corpus-bytes', String(settings.corpus.maxCorpusBytes)];
+    // The CLI's side: the same folder, nothing else (it reads the folder's .vscode/settings.json as the
+    // extension does).
+    const args = ['corpus', folder.uri.fsPath, '--json'];
     const r = cp.spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     assert.strictEqual(r.status, 0, `gatescope ${args.join(' ')} failed: ${r.stderr}`);
     const byCli = JSON.parse(r.stdout) as Listing & { bytes: number };
