@@ -1,7 +1,7 @@
 // The chart's colour contrast (webview/chart.ts), in plain Node: colour parsing, WCAG contrast, and the
 // series colour that ensureContrast picks from a theme's variables. The theme values are VS Code's
 // built-in ones (Light Modern, Dark Modern, High Contrast, High Contrast Light); the screenshots that
-// show them are taken by test/vscode.test.ts ('@screenshots').
+// show them, and the contrast measured on them, come from test/vscode.test.ts ('@screenshots').
 
 import * as assert from 'assert';
 import { SERIES_CONTRAST, contrastRatio, ensureContrast, parseColor } from '../webview/chart';
@@ -26,33 +26,44 @@ describe('chart colours', () => {
     assert.ok(Math.abs(ratio('#D18616', '#FFFFFF') - 2.95) < 0.02, String(ratio('#D18616', '#FFFFFF')));
   });
 
+  // VS Code 1.139's values, read from the panel in each theme (charts.orange is not set in the high
+  // contrast themes: the chart falls back to the foreground there).
   const themes = [
-    { name: 'Light Modern', bg: '#FFFFFF', fg: '#3B3B3B', orange: '#D18616', blue: '#1A85FF' },
-    { name: 'Dark Modern', bg: '#1F1F1F', fg: '#CCCCCC', orange: '#D18616', blue: '#3794FF' },
-    { name: 'High Contrast', bg: '#000000', fg: '#FFFFFF', orange: '#D18616', blue: '#3794FF' },
-    { name: 'High Contrast Light', bg: '#FFFFFF', fg: '#292929', orange: '#D18616', blue: '#1A85FF' },
+    { name: 'Light Modern', bg: '#FFFFFF', orange: 'rgba(234, 92, 0, 0.33)', blue: '#0063D3' },
+    { name: 'Dark Modern', bg: '#1F1F1F', orange: 'rgba(234, 92, 0, 0.33)', blue: '#59A4F9' },
+    { name: 'High Contrast', bg: '#000000', orange: '#FFFFFF', blue: '#59A4F9' },
+    { name: 'High Contrast Light', bg: '#FFFFFF', orange: '#292929', blue: '#0063D3' },
+    { name: 'an older theme', bg: '#FFFFFF', orange: '#D18616', blue: '#1A85FF' },
   ];
 
   for (const t of themes) {
     it(`every series colour has at least ${SERIES_CONTRAST}:1 against the background in ${t.name}`, () => {
       for (const c of [t.orange, t.blue]) {
-        const drawn = ensureContrast(c, t.bg, t.fg);
+        const drawn = ensureContrast(c, t.bg);
         assert.ok(ratio(drawn, t.bg) >= SERIES_CONTRAST, `${c} → ${drawn}: ${ratio(drawn, t.bg).toFixed(2)}:1`);
       }
     });
   }
 
   it('keeps a colour that already stands out, and only deepens one that does not as far as needed', () => {
-    assert.strictEqual(ensureContrast('#D18616', '#1F1F1F', '#CCCCCC'), '#D18616');
-    const light = ensureContrast('#D18616', '#FFFFFF', '#3B3B3B');
+    assert.strictEqual(ensureContrast('#D18616', '#1F1F1F'), '#D18616');
+    const light = ensureContrast('#D18616', '#FFFFFF');
     assert.notStrictEqual(light, '#D18616');
     const c = parseColor(light)!;
     assert.ok(c.r > c.g && c.g > c.b, `${light} is no longer orange`);
-    assert.ok(ratio(light, '#FFFFFF') < SERIES_CONTRAST + 1, `${light} went further toward the foreground than needed`);
+    assert.ok(ratio(light, '#FFFFFF') < SERIES_CONTRAST + 1, `${light} went further toward black than needed`);
+    // On a dark background a too-dark colour is lightened.
+    const dark = ensureContrast('#652D90', '#1F1F1F');
+    assert.ok(ratio(dark, '#1F1F1F') >= SERIES_CONTRAST && ratio(dark, '#1F1F1F') < SERIES_CONTRAST + 1, dark);
   });
 
-  it('a translucent colour counts as drawn over the background; what cannot be parsed is left alone', () => {
-    assert.ok(ratio(ensureContrast('#D1861640', '#FFFFFF', '#3B3B3B'), '#FFFFFF') >= SERIES_CONTRAST);
-    assert.strictEqual(ensureContrast('CanvasText', '#FFFFFF', '#3B3B3B'), 'CanvasText');
+  it('a translucent theme colour is drawn opaque, in its own hue; what cannot be parsed is left alone', () => {
+    // VS Code 1.139's charts.orange, a fill colour: pale as a line on Light Modern, dim on Dark Modern.
+    const orange = 'rgba(234, 92, 0, 0.33)';
+    assert.strictEqual(ensureContrast(orange, '#1F1F1F'), '#ea5c00');
+    const onWhite = parseColor(ensureContrast(orange, '#FFFFFF'))!;
+    assert.ok(contrastRatio(onWhite, parseColor('#FFFFFF')!) >= SERIES_CONTRAST);
+    assert.ok(onWhite.r > 2 * onWhite.g && onWhite.b < 10, `${JSON.stringify(onWhite)} is no longer orange`);
+    assert.strictEqual(ensureContrast('CanvasText', '#FFFFFF'), 'CanvasText');
   });
 });

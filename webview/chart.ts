@@ -2,9 +2,11 @@
 // Code's theme variables. Sharp on any device-pixel ratio, redrawn (at most once a frame) when the
 // data, the size, the zoom or the theme changes. The canvas is an image to assistive technology with
 // a label that says the latest values.
-// A series keeps its theme colour's hue, but where that colour is too pale or too dim against the
-// chart's background (VS Code's charts.orange on Light Modern's white is 2.9:1) it is mixed toward the
-// theme's foreground until it stands out (SERIES_CONTRAST); the legend shows the colour drawn.
+// A series keeps its theme colour's hue, but is drawn opaque (VS Code 1.139's charts.orange is
+// rgba(234, 92, 0, 0.33), a fill colour: as a thin dashed line it was pale on Light Modern and dim on
+// Dark Modern), and where that is too pale or too dim against the chart's background it is darkened
+// (on a light background) or lightened (on a dark one) until it stands out (SERIES_CONTRAST); the
+// legend shows the colour drawn.
 
 import { formatDuration } from '../kernels/format';
 import { niceTicks, tickFormatter, timeTicks } from './curves';
@@ -84,18 +86,22 @@ function over(a: Rgba, b: Rgba): Rgba {
 const hex2 = (v: number) => Math.round(Math.min(255, Math.max(0, v))).toString(16).padStart(2, '0');
 const toHex = (c: Rgba) => `#${hex2(c.r)}${hex2(c.g)}${hex2(c.b)}`;
 
+const BLACK: Rgba = { r: 0, g: 0, b: 0, a: 1 };
+const WHITE: Rgba = { r: 255, g: 255, b: 255, a: 1 };
+
 /**
- * The colour to draw a series in: `color` as is when it has at least `min` contrast against
- * `background`, otherwise the least mix of it toward `toward` (the theme's foreground) that has (or
- * `toward` itself). Colours that cannot be parsed are returned unchanged. Translucent colours are taken
- * as drawn over the background.
+ * The colour to draw a series line in: `color` made opaque (a translucent theme colour is meant for
+ * fills), as is when it has at least `min` contrast against `background`, otherwise the least mix of it
+ * toward black (on a light background) or white (on a dark one) that has: the hue stays, only lightness
+ * changes. Colours that cannot be parsed are returned unchanged.
  */
-export function ensureContrast(color: string, background: string, toward: string, min = SERIES_CONTRAST): string {
-  const bg = parseColor(background), fg = parseColor(toward), c0 = parseColor(color);
-  if (!bg || !fg || !c0) return color;
-  const base = over(bg, { r: 255, g: 255, b: 255, a: 1 });
-  const c = over(c0, base), target = over(fg, base);
-  if (contrastRatio(c, base) >= min) return color;
+export function ensureContrast(color: string, background: string, min = SERIES_CONTRAST): string {
+  const bg = parseColor(background), c0 = parseColor(color);
+  if (!bg || !c0) return color;
+  const base = over(bg, WHITE);
+  const c = { ...c0, a: 1 };
+  if (contrastRatio(c, base) >= min) return c0.a === 1 ? color : toHex(c);
+  const target = contrastRatio(BLACK, base) >= contrastRatio(WHITE, base) ? BLACK : WHITE;
   for (let step = 1; step <= 20; step++) {
     const t = step / 20;
     const mixed = { r: c.r + (target.r - c.r) * t, g: c.g + (target.g - c.g) * t, b: c.b + (target.b - c.b) * t, a: 1 };
@@ -205,7 +211,7 @@ export class LineChart {
     // The canvas's background (.chart-canvas in panel.css) is the editor's.
     const background = v('--vscode-editor-background', v('--vscode-sideBar-background', ''));
     return {
-      series: this.styles.map((s) => ensureContrast(v(s.colorVar, fg), background, fg)),
+      series: this.styles.map((s) => ensureContrast(v(s.colorVar, fg), background)),
       fg,
       muted,
       grid: v('--vscode-editorWidget-border', v('--vscode-widget-border', muted)),
