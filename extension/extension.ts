@@ -65,9 +65,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
 
   await ctl.init();
 
-  // Fault injection for the in-VS-Code tests only: destroys the panel's GPU device mid-training.
+  // For the in-VS-Code tests only: destroys the panel's GPU device mid-training; reads what the panel shows.
   if (context.extensionMode === vscode.ExtensionMode.Test) {
-    context.subscriptions.push(vscode.commands.registerCommand('gatescope.test.loseGpuDevice', () => ctl.bridge.post({ type: 'loseDevice' })));
+    context.subscriptions.push(
+      vscode.commands.registerCommand('gatescope.test.loseGpuDevice', () => ctl.bridge.post({ type: 'loseDevice' })),
+      vscode.commands.registerCommand('gatescope.test.panelState', () => ({ state: ctl.bridge.state, gpu: ctl.bridge.panel.gpu })),
+    );
   }
 
   return {

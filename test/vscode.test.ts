@@ -6,6 +6,8 @@
 //  2. the same suite's "@many" part on a workspace of 20,000 small files;
 //  2d. the corpus test ("@corpus", suite/corpus.spec.ts): the extension's collector and the CLI read the
 //     same files from test/vscode/corpusFixture.ts's workspace;
+//  2d. the progress surfaces ("@surfaces", vscode/surfaceWatch.ts): "auto" beside SwiftShader, Stop, the
+//     notification and status bar during training, the form's settings, watched from outside;
 //  3. the packaged .vsix installed with --install-extension, used as a user would (command palette),
 //     with a screenshot of the workbench while it trains (GATESCOPE_UPDATE_SCREENSHOT=1 copies it
 //     into media/screenshot.png for the README).
@@ -22,6 +24,8 @@ import {
   PROJECT_ROOT, TextWatch, ensureInstalled, installVsix, logTail, openWorkbench, runExtensionTests, screenshot, startCodeServer,
   statusBarItemSelector, watchText, webviewFrame,
 } from './vscode/harness';
+import { SurfaceWatch, typeIntoPanelField, watchSurfaces } from './vscode/surfaceWatch';
+import { waitForJson, writeJsonAtomic } from './vscode/sync';
 
 const TESTS_PATH = path.join(PROJECT_ROOT, 'out', 'test', 'vscode', 'suite', 'index.js');
 const CONSUMER = path.join(PROJECT_ROOT, 'test', 'fixtures', 'api-consumer');
@@ -114,6 +118,107 @@ describe('GateScope in a real VS Code (code-server)', function () {
     assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
   });
 
+  it('"auto" trains on the CPU beside SwiftShader and says why; one progress surface while training; Stop shows "Stopping…" at once and ends within 3 s; the form saves to the workspace settings (in-host suite "@surfaces", workbench watched)', async () => {
+    // A large validation text (half of about 2 MB): a full validation pass after Stop would take far longer than 3 s.
+    const fx = makeFixtureWorkspace(path.join(tmp, 'surfaces'), {
+      sizeKb: 1500,
+      settings: {
+        ...TINY_MODEL, 'gatescope.training.backend': 'auto', 'gatescope.model.hiddenSize': 64, 'gatescope.model.embeddingSize': 32,
+        'gatescope.training.sequenceLength': 32, 'gatescope.training.batchSize': 16, 'gatescope.training.validationFraction': 0.5,
+        'gatescope.training.evalIntervalSeconds': 3600, 'gatescope.corpus.maxCorpusSizeMB': 64,
+      },
+    });
+    makeManySmallFiles(fx.root, 12_000); // a collection long enough to stop it while its notification is up
+    const syncDir = path.join(tmp, 'surfaces-sync');
+    fs.mkdirSync(syncDir, { recursive: true });
+    const at = (name: string) => path.join(syncDir, `${name}.json`);
+    let watch: SurfaceWatch | undefined;
+    let userSettings = '';
+    const r = await runExtensionTests({
+      workspace: fx.root,
+      developmentPaths: [PROJECT_ROOT],
+      testsPath: TESTS_PATH,
+      extensionEnv: { GATESCOPE_TEST_GREP: '@surfaces', GATESCOPE_SURFACES_SYNC: syncDir },
+      expectTests: 3,
+      timeoutMs: 15 * 60_000,
+      failureScreenshot: path.join(tmp, 'surfaces-failure.png'),
+      during: async (wb, server) => {
+        let exited = false;
+        void wb.exited.then(() => (exited = true));
+        const gone = () => (exited ? 'the extension host exited' : undefined);
+        watch = watchSurfaces(wb.page, STATUS);
+        await waitForJson(at('form-ready'), 'the form test', 10 * 60_000, gone);
+        await typeIntoPanelField(wb.page, 'field-hiddenSize', '48');
+        writeJsonAtomic(at('form-done'), { t: Date.now() });
+        await waitForJson(at('collect-started'), 'the collection test', 5 * 60_000, gone);
+        await wb.page.locator('.notifications-center .monaco-list-row').filter({ hasText: /reading the workspace/i }).first().waitFor({ timeout: 60_000 });
+        writeJsonAtomic(at('toast-seen'), { t: Date.now() });
+        await waitForJson(at('collect-stopped'), 'the collection test', 5 * 60_000, gone);
+        await new Promise((res) => setTimeout(res, 1000)); // the last samples
+        await watch.stop();
+        const user = path.join(server.dataDir, 'user-data', 'User', 'settings.json');
+        userSettings = fs.existsSync(user) ? fs.readFileSync(user, 'utf8') : '';
+        writeJsonAtomic(at('driver-done'), { t: Date.now() });
+      },
+    });
+    printReport(r.log);
+    await watch?.stop();
+    assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
+    const wbs = watch!.workbench, panel = watch!.panel;
+    const t = (name: string) => (JSON.parse(fs.readFileSync(at(name), 'utf8')) as { t: number }).t;
+    /** The samples from the one in force at `from` up to `to`. */
+    const between = <S extends { t: number }>(list: S[], from: number, to: number) => {
+      const i = list.findIndex((x) => x.t > from);
+      return list.slice(Math.max(0, (i < 0 ? list.length : i) - 1)).filter((x) => x.t <= to);
+    };
+
+    // Every check below adds what it found wrong to `problems`, so one run reports all of them.
+    const problems: string[] = [];
+    const check = (ok: unknown, problem: string) => { if (!ok) problems.push(problem); };
+
+    // One progress surface while training: no GateScope notification (the spec keeps the notification
+    // center open), no VS Code progress entry in the status bar; the GateScope status bar item shows the
+    // progress and moves.
+    const training = between(wbs, t('training'), t('stop-asked'));
+    const notes = [...new Set(training.flatMap((x) => x.notifications.filter((m) => /GateScope/i.test(m))))];
+    check(notes.length === 0, `a GateScope notification was up during training: ${JSON.stringify(notes)}`);
+    const entries = [...new Set(training.map((x) => x.progressEntry).filter(Boolean))];
+    check(entries.length === 0, `VS Code showed a progress entry in the status bar during training: ${JSON.stringify(entries)}`);
+    const progress = [...new Set(training.map((x) => x.status).filter((x) => /GateScope step \d+ · [\d.]+ bpc · [\d.]+k? tok\/s · CPU/.test(x)))];
+    console.log(`      during training (${training.length} workbench samples): ${progress.length} status texts, e.g. ${JSON.stringify(progress[progress.length - 1])}`);
+    check(progress.length >= 2, `the status bar did not show the training progress: ${JSON.stringify(training.map((x) => x.status))}`);
+
+    // Why the CPU: the panel says so.
+    const why = [...new Set(panel.map((x) => x.note).filter(Boolean))];
+    console.log(`      panel notes: ${JSON.stringify(why)}`);
+    check(why.some((n) => /SwiftShader, a software renderer: training on the CPU, which is faster here/.test(n)), 'the panel did not say why it trains on the CPU');
+
+    // Stop: "Stopping…" in the status bar and the panel at once, before the idle text.
+    const stopAsked = t('stop-asked');
+    const firstAfter = <S extends { t: number }>(list: S[], pred: (x: S) => boolean) => list.find((x) => x.t >= stopAsked && pred(x));
+    const barStopping = firstAfter(wbs, (x) => /Stopping…/.test(x.status));
+    const panelStopping = firstAfter(panel, (x) => x.status === 'Stopping…');
+    const barIdle = firstAfter(wbs, (x) => !/tok\/s|Stopping/.test(x.status));
+    console.log(`      Stop asked; "Stopping…" after ${barStopping ? barStopping.t - stopAsked : '—'} ms in the status bar, ${panelStopping ? panelStopping.t - stopAsked : '—'} ms in the panel; stopped after ${t('stopped') - stopAsked} ms`);
+    check(barStopping && barStopping.t - stopAsked < 1500, 'the status bar did not show "Stopping…" at once');
+    check(panelStopping && panelStopping.t - stopAsked < 1500, 'the panel did not show "Stopping…" at once');
+    check(barIdle && barStopping && barIdle.t >= barStopping.t, 'the status bar went idle before it showed "Stopping…"');
+
+    // The form: saved to the workspace settings, and the panel said so.
+    const saved = panel.find((x) => x.t >= t('form-ready') && x.saved);
+    console.log(`      form: ${JSON.stringify(saved?.saved)}; workspace settings: ${JSON.stringify(JSON.parse(fs.readFileSync(path.join(fx.root, '.vscode', 'settings.json'), 'utf8'))['gatescope.model.hiddenSize'])}`);
+    check(saved?.saved === 'Saved to workspace settings', `the panel did not say "Saved to workspace settings": ${JSON.stringify(saved?.saved)}`);
+    check(userSettings.length > 0, 'the user settings file was not found');
+    check(!userSettings.includes('gatescope.model.hiddenSize'), `the user settings got the value: ${userSettings}`);
+
+    // Stop while reading the workspace: its notification says "Stopping…" at once.
+    const collectStop = t('collect-stop');
+    const noteStopping = wbs.find((x) => x.t >= collectStop && x.notifications.some((m) => /reading the workspace/i.test(m) && /Stopping…/.test(m)));
+    console.log(`      Stop while reading: "Stopping…" in the notification after ${noteStopping ? noteStopping.t - collectStop : '—'} ms`);
+    check(noteStopping && noteStopping.t - collectStop < 1500, `the reading notification did not show "Stopping…": ${JSON.stringify(between(wbs, collectStop, collectStop + 3000).map((x) => x.notifications))}`);
+    assert.deepStrictEqual(problems, []);
+  });
+
   it('the packaged .vsix (under 5 MB) installs with --install-extension, activates, trains from the command palette, refuses a corrupted import with an error notification, and resumes after a window reload', async () => {
     const vsix = path.join(tmp, 'gatescope.vsix');
     run('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix]);
@@ -150,9 +255,25 @@ describe('GateScope in a real VS Code (code-server)', function () {
           }
         }
       };
+      // GateScope activates on startup (its status bar item appears without the panel being opened), and
+      // with no model yet the palette offers neither Resume, Export nor Reset.
+      await page.waitForSelector(STATUS, { timeout: 120_000 });
+      const gatescopeRows = async () => {
+        await page.keyboard.press('F1');
+        await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+        await page.keyboard.type('GateScope: ');
+        await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: 'Train on Workspace' }).first().waitFor({ timeout: 60_000 });
+        const rows = await page.locator('.quick-input-list .monaco-list-row').allTextContents();
+        await page.keyboard.press('Escape');
+        return rows;
+      };
+      const before = await gatescopeRows();
+      console.log(`      palette before training: ${JSON.stringify(before)}`);
+      assert.ok(!before.some((r) => /Resume Training|Export Model|Reset Model/.test(r)), 'the palette offers model commands without a model');
       await palette('GateScope: Train on Workspace');
-      await page.waitForFunction((sel) => /GateScope step \d+ · .*WebGPU/.test(document.querySelector(sel)?.textContent ?? ''), STATUS, { timeout: 180_000 });
-      // The panel (opened by training on WebGPU) draws its curves; let a few evaluations land.
+      // "auto" trains on the CPU here: the panel's only WebGPU adapter is SwiftShader, a software renderer.
+      await page.waitForFunction((sel) => /GateScope step \d+ · .*CPU/.test(document.querySelector(sel)?.textContent ?? ''), STATUS, { timeout: 180_000 });
+      // The panel (opened to learn its WebGPU adapter) draws its curves; let a few evaluations land.
       const frame = webviewFrame(page, 'gatescope.gatescope');
       await frame.locator('canvas').first().waitFor({ timeout: 60_000 });
       // An editor beside the panel, as a user would have it.
@@ -168,13 +289,13 @@ describe('GateScope in a real VS Code (code-server)', function () {
       const text = await page.locator(STATUS).textContent();
       console.log(`      status bar: ${JSON.stringify(text)}`);
       await palette('GateScope: Stop Training');
-      await page.waitForFunction((sel) => !/WebGPU/.test(document.querySelector(sel)?.textContent ?? ''), STATUS, { timeout: 60_000 });
+      await page.waitForFunction((sel) => !/tok\/s|Stopping/.test(document.querySelector(sel)?.textContent ?? ''), STATUS, { timeout: 60_000 });
       const stopped = (await page.locator(STATUS).textContent())?.trim();
 
       // Import a corrupted file through the file dialog (code-server's simple dialog is a quick input).
       const bad = path.join(fx.root, 'corrupted.safetensors');
       fs.writeFileSync(bad, Buffer.concat([Buffer.from([0xff, 0xff, 0, 0, 0, 0, 0, 0]), Buffer.from('{"oops":')]));
-      await palette('GateScope: Import Model...');
+      await palette('GateScope: Import Model…');
       const input = page.locator('.quick-input-widget input');
       await input.waitFor({ state: 'visible' });
       const toast = page.locator('.notifications-toasts').getByText(/could not import the model: corrupted\.safetensors/i);

@@ -11,6 +11,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { GateScopeApi, ModelDescription, TrainingOutcome, TrainingReportEvent } from '../../../extension/api';
 import { decodeCheckpoint } from '../../../kernels/checkpoint';
+import { waitForJson, writeJsonAtomic } from '../sync';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -342,5 +343,94 @@ describe('GateScope on 20,000 files @many', function () {
     assert.ok(calls >= 5, `only ${calls} commands ran during collection`);
     assert.ok(worst < 200, `a command took ${worst.toFixed(0)} ms`);
     await api.whenStopped();
+  });
+});
+
+// The progress surfaces, with the workbench watched from outside by test/vscode.test.ts
+// (vscode/surfaceWatch.ts): this side trains and stops, and writes the times of each step into the
+// hand-over folder GATESCOPE_SURFACES_SYNC; the outside checks what the status bar, the notifications
+// and the panel showed at those times. The workspace has a large validation text, so a full
+// validation pass after Stop (the old behaviour) would take far longer than the 3 s allowed.
+describe('GateScope progress surfaces @surfaces', function () {
+  let api: GateScopeApi;
+  const sync = process.env.GATESCOPE_SURFACES_SYNC ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gatescope-surfaces-'));
+  const mark = (name: string, extra: Record<string, unknown> = {}) => writeJsonAtomic(path.join(sync, `${name}.json`), { t: Date.now(), ...extra });
+  const panelState = async () => (await vscode.commands.executeCommand('gatescope.test.panelState')) as { state: { status: string; backendReason?: string }; gpu: { available: boolean; adapter: string; software?: string } | null };
+
+  before(async () => {
+    api = await gatescope();
+  });
+
+  it('with backend "auto" and only SwiftShader, trains on the CPU and says why; Stop shows "Stopping…" at once and reaches "stopped" within 3 s', async () => {
+    assert.strictEqual(vscode.workspace.getConfiguration('gatescope').get('training.backend'), 'auto');
+    // The smoke-test driver these runs need turns notification toasts off: the outside watches the
+    // notification center instead, open from now on.
+    await vscode.commands.executeCommand('notifications.showList');
+    await vscode.commands.executeCommand('gatescope.reset', { force: true });
+    const started = nextReport(api, 'started');
+    let progress = 0;
+    const counting = api.onDidReport((r) => { if (r.kind === 'progress') progress++; });
+    try {
+      await vscode.commands.executeCommand('gatescope.train');
+      const s = await started;
+      assert.strictEqual(s.backend, 'cpu', 'auto trained on the software WebGPU adapter');
+      const shown = await panelState();
+      log(`panel WebGPU: ${JSON.stringify(shown.gpu)}; reason shown: ${JSON.stringify(shown.state.backendReason)}`);
+      assert.ok(shown.gpu?.available && /SwiftShader, a software renderer/.test(shown.gpu.software ?? ''), `the panel did not see a software adapter: ${JSON.stringify(shown.gpu)}`);
+      assert.match(shown.state.backendReason ?? '', /WebGPU adapter is SwiftShader, a software renderer: training on the CPU, which is faster here/);
+      for (let i = 0; i < 600 && progress < 3; i++) await new Promise((r) => setTimeout(r, 100));
+      mark('training');
+      // Long enough for the status bar to show a few progress reports.
+      const more = progress + 4;
+      for (let i = 0; i < 600 && progress < more; i++) await new Promise((r) => setTimeout(r, 100));
+      mark('stop-asked');
+      const t0 = Date.now();
+      const stopped = vscode.commands.executeCommand('gatescope.stop') as Thenable<TrainingOutcome>;
+      await new Promise((r) => setTimeout(r, 0));
+      const during = (await panelState()).state.status;
+      const outcome = await stopped;
+      const ms = Date.now() - t0;
+      mark('stopped', { ms });
+      log(`Stop: the panel state said ${JSON.stringify(during)} at once; stopped (${outcome.stoppedBy}) at step ${outcome.step} after ${ms} ms`);
+      assert.strictEqual(during, 'stopping');
+      assert.strictEqual(outcome.stoppedBy, 'abort');
+      assert.ok(ms < 3000, `Stop took ${ms} ms`);
+      assert.strictEqual((await model(api)).step, outcome.step, 'the stopped step is saved');
+    } finally {
+      counting.dispose();
+    }
+  });
+
+  it('the panel form writes to the workspace settings (not the user settings) and says so', async () => {
+    const cfg = () => vscode.workspace.getConfiguration('gatescope').inspect<number>('model.hiddenSize');
+    const before = cfg();
+    mark('form-ready');
+    // The outside types a new hidden size into the panel's form.
+    await waitForJson(path.join(sync, 'form-done.json'), 'the form driver', 120_000);
+    for (let i = 0; i < 100 && cfg()?.workspaceValue !== 48; i++) await new Promise((r) => setTimeout(r, 100));
+    const after = cfg();
+    log(`hiddenSize: workspace ${before?.workspaceValue} → ${after?.workspaceValue}, user ${before?.globalValue} → ${after?.globalValue}`);
+    assert.strictEqual(after?.workspaceValue, 48);
+    assert.strictEqual(after?.globalValue, undefined, 'the form wrote to the user settings');
+  });
+
+  it('Stop while reading the workspace cancels it, with "Stopping…" in the notification', async () => {
+    await vscode.commands.executeCommand('notifications.showList'); // see the first test
+    const run = api.startTraining({ backend: 'cpu' });
+    run.catch(() => undefined);
+    for (let i = 0; i < 500 && (await panelState()).state.status !== 'collecting'; i++) await new Promise((r) => setTimeout(r, 10));
+    mark('collect-started');
+    // The outside says when the notification is on screen; Stop then.
+    const seen = path.join(sync, 'toast-seen.json');
+    for (let i = 0; i < 600 && !fs.existsSync(seen); i++) {
+      const status = (await panelState()).state.status;
+      assert.strictEqual(status, 'collecting', 'the reading ended before its notification was seen: make the workspace larger');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    mark('collect-stop');
+    await vscode.commands.executeCommand('gatescope.stop');
+    await assert.rejects(run, (e: Error) => e instanceof vscode.CancellationError || /cancel/i.test(e.message));
+    mark('collect-stopped');
+    await waitForJson(path.join(sync, 'driver-done.json'), 'the surface checks', 120_000);
   });
 });
