@@ -59,8 +59,7 @@ export async function collectWorkspaceCorpus(settings: CorpusSettings, opts: Col
   const pacer = new Pacer(opts.token, opts.report);
 
   // List each folder (nothing is read but .gitignore files), then stat what was listed.
-  const listings: FolderListing[] = [];
-  const uris: Map<string, vscode.Uri>[] = [];
+  const listed: { folder: Omit<FolderListing, 'files' | 'unlisted'>; uris: Map<string, vscode.Uri> }[] = [];
   let listedCount = 0;
   for (const [f, folder] of folders.entries()) {
     const tf = Date.now();
@@ -87,28 +86,29 @@ export async function collectWorkspaceCorpus(settings: CorpusSettings, opts: Col
       const rel = relativePath(folder.uri, uri);
       if (rel !== undefined) byPath.set(rel, uri);
     }
-    uris.push(byPath);
-    listings.push({ prefix: folders.length > 1 ? `${folder.name}/` : '', files: [], gitignores, filesExclude, unlisted: [] });
+    listed.push({ folder: { prefix: folders.length > 1 ? `${folder.name}/` : '', gitignores, filesExclude }, uris: byPath });
     listedCount += byPath.size;
     log.info(`${folder.name}: ${found.length.toLocaleString('en-US')} files listed, ${gitignores.length} .gitignore file(s) found, in ${Date.now() - tf} ms`);
   }
 
   // Sizes: the planner decides on them, so files over the limit or past the cap are never read.
   let checked = 0;
-  for (const [f, listing] of listings.entries()) {
+  const listings: FolderListing[] = [];
+  for (const { folder, uris } of listed) {
     const files: ListedFile[] = [];
-    await forEachConcurrently([...uris[f]], pacer, async ([path, uri]) => {
+    const unlisted: CorpusSkip[] = [];
+    await forEachConcurrently([...uris], pacer, async ([path, uri]) => {
       try {
         const stat = await vscode.workspace.fs.stat(uri);
         files.push({ path, size: stat.size, symlink: (stat.type & vscode.FileType.SymbolicLink) !== 0 });
       } catch (e) {
-        (listing.unlisted as CorpusSkip[]).push({ path, reason: unreadableReason(e) });
+        unlisted.push({ path, reason: unreadableReason(e) });
       } finally {
         checked++;
         pacer.report(`Checking ${checked.toLocaleString('en-US')} of ${listedCount.toLocaleString('en-US')} files`, LISTED + ((CHECKED - LISTED) * checked) / listedCount, checked === listedCount);
       }
     });
-    listings[f] = { ...listing, files };
+    listings.push({ ...folder, files, unlisted });
   }
   const plan = planCorpus(listings, { include: settings.include, exclude: settings.exclude, maxFileBytes: settings.maxFileBytes, maxCorpusBytes: settings.maxCorpusBytes });
   for (const s of plan.skipped) log.debug(`skipped ${s.path}: ${s.reason}`);
@@ -118,7 +118,7 @@ export async function collectWorkspaceCorpus(settings: CorpusSettings, opts: Col
   let read = 0;
   await forEachConcurrently(plan.read, pacer, async (file, i) => {
     try {
-      results[i] = { bytes: await vscode.workspace.fs.readFile(uris[file.folder].get(file.relPath)!) };
+      results[i] = { bytes: await vscode.workspace.fs.readFile(listed[file.folder].uris.get(file.relPath)!) };
     } catch (e) {
       results[i] = { unreadable: unreadableCode(e) };
     } finally {
@@ -127,7 +127,7 @@ export async function collectWorkspaceCorpus(settings: CorpusSettings, opts: Col
     }
   });
   const corpus = assembleCorpus(plan, results);
-  const uriOf = new Map(plan.read.map((p) => [p.path, uris[p.folder].get(p.relPath)!.toString()]));
+  const uriOf = new Map(plan.read.map((p) => [p.path, listed[p.folder].uris.get(p.relPath)!.toString()]));
   const files: CorpusFile[] = corpus.files.map((file) => ({ uri: uriOf.get(file.path)!, path: file.path, bytes: file.bytes }));
   const elapsedMs = Date.now() - t0;
   log.info(`corpus: ${files.length.toLocaleString('en-US')} file(s), ${formatBytes(corpus.bytes)} from ${folders.length} folder(s) in ${elapsedMs} ms`);

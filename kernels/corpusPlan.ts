@@ -250,7 +250,7 @@ export interface FolderListing {
   gitignores: readonly GitignoreFile[];
   /** The folder's `files.exclude` map (only `true` entries count). */
   filesExclude?: Readonly<Record<string, unknown>>;
-  /** Folders that could not be listed, and why: reported with the skipped files. */
+  /** Paths the listing could not examine (a folder it could not open, a file it could not stat), and why: reported with the skipped files. */
   unlisted?: readonly CorpusSkip[];
 }
 
