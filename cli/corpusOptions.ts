@@ -18,8 +18,8 @@ export const CORPUS_OPTIONS = {
 export const CORPUS_USAGE = `Corpus options (train, eval, corpus); each defaults to the folder's .vscode/settings.json
 (gatescope.corpus.*, as the VS Code extension reads it there), else to the settings' default:
   --include GLOB           files to consider (default **/*), as gatescope.corpus.include
-  --exclude GLOB           files never read, repeatable; replaces the list
-                           (${DEFAULT_CORPUS_EXCLUDE.join(' ')}), as gatescope.corpus.exclude
+  --exclude GLOB           files never read, repeatable, as gatescope.corpus.exclude; replaces the list
+${DEFAULT_CORPUS_EXCLUDE.map((g) => `                           ${g}`).join('\n')}
   --max-file-bytes N       skip files larger than this, unread (default ${DEFAULT_CORPUS_LIMITS.maxFileBytes})
   --max-corpus-bytes N     take files in path order until the next one would pass this total
                            (default ${DEFAULT_CORPUS_LIMITS.maxCorpusBytes}); it and all after it are skipped
