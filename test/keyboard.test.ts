@@ -3,7 +3,7 @@
 // path of a key event names. The guard in a real VS Code is tested by test/vscode.test.ts ('@keys').
 
 import * as assert from 'assert';
-import { ControlKind, KeyPress, PathElement, controlKind, keepKeyInWebview } from '../webview/keyboard';
+import { ControlKind, KeyPress, PathElement, cancelKeyDefault, controlKind, keepKeyInWebview } from '../webview/keyboard';
 
 /** 'Ctrl+Shift+Z' → a KeyPress ('Space' is ' '; a single letter with Shift is upper case, as browsers report it). */
 function press(chord: string): KeyPress {
@@ -27,22 +27,23 @@ const TEXT_FIELD: PathElement[] = [
 describe('webview keyboard guard', () => {
   describe('controlKind', () => {
     it('finds the text input inside a toolkit component\'s shadow root', () => {
-      assert.strictEqual(controlKind(TEXT_FIELD), 'editable');
+      assert.strictEqual(controlKind(TEXT_FIELD), 'text');
     });
 
     it('a closed shadow root (only the host in the path) still counts by the host\'s tag', () => {
-      assert.strictEqual(controlKind(TEXT_FIELD.slice(3)), 'editable');
-      assert.strictEqual(controlKind([{ tagName: 'vscode-dropdown', role: 'combobox' }, { tagName: 'BODY' }]), 'editable');
+      assert.strictEqual(controlKind(TEXT_FIELD.slice(3)), 'text');
+      assert.strictEqual(controlKind([{ tagName: 'vscode-dropdown', role: 'combobox' }, { tagName: 'BODY' }]), 'list');
     });
 
     it('native and ARIA controls', () => {
-      assert.strictEqual(controlKind([{ tagName: 'TEXTAREA' }]), 'editable');
-      assert.strictEqual(controlKind([{ tagName: 'INPUT' }]), 'editable'); // no type: text
-      assert.strictEqual(controlKind([{ tagName: 'INPUT', type: 'number' }]), 'editable');
+      assert.strictEqual(controlKind([{ tagName: 'TEXTAREA' }]), 'text');
+      assert.strictEqual(controlKind([{ tagName: 'INPUT' }]), 'text'); // no type: text
+      assert.strictEqual(controlKind([{ tagName: 'INPUT', type: 'number' }]), 'text');
       assert.strictEqual(controlKind([{ tagName: 'INPUT', type: 'Checkbox' }]), 'toggle');
-      assert.strictEqual(controlKind([{ tagName: 'DIV', isContentEditable: true }]), 'editable');
-      assert.strictEqual(controlKind([{ tagName: 'DIV', role: 'Listbox' }]), 'editable');
-      assert.strictEqual(controlKind([{ tagName: 'DIV', role: 'option' }, { tagName: 'VSCODE-DROPDOWN' }]), 'editable');
+      assert.strictEqual(controlKind([{ tagName: 'DIV', isContentEditable: true }]), 'text');
+      assert.strictEqual(controlKind([{ tagName: 'DIV', role: 'Listbox' }]), 'list');
+      assert.strictEqual(controlKind([{ tagName: 'DIV', role: 'option' }, { tagName: 'VSCODE-DROPDOWN' }]), 'list');
+      assert.strictEqual(controlKind([{ tagName: 'SELECT' }]), 'list');
       assert.strictEqual(controlKind([{ tagName: 'VSCODE-CHECKBOX', role: 'checkbox' }]), 'toggle');
       assert.strictEqual(controlKind([{ tagName: 'SPAN' }, { tagName: 'VSCODE-BUTTON' }]), 'toggle');
     });
@@ -60,12 +61,12 @@ describe('webview keyboard guard', () => {
   describe('keepKeyInWebview', () => {
     it('in a text field, typing, editing, caret keys, Enter, Space and Tab stay in the webview', () => {
       for (const chord of ['7', 'a', 'Shift+a', 'Space', '.', 'Backspace', 'Delete', 'ArrowLeft', 'Shift+ArrowRight', 'Home', 'Shift+End', 'Enter', 'Tab', 'Shift+Tab', 'Alt+e', 'Alt+ArrowLeft']) {
-        assert.strictEqual(keep(chord, 'editable'), true, chord);
+        assert.strictEqual(keep(chord, 'text'), true, chord);
       }
     });
 
     it('select all, clipboard, undo and redo stay in the webview, with Ctrl and with Cmd, wherever the focus is', () => {
-      for (const kind of ['editable', 'toggle', 'none'] as const) {
+      for (const kind of ['text', 'list', 'toggle', 'none'] as const) {
         for (const chord of ['Ctrl+a', 'Ctrl+c', 'Ctrl+x', 'Ctrl+v', 'Ctrl+z', 'Ctrl+y', 'Ctrl+Shift+z', 'Cmd+a', 'Cmd+v', 'Cmd+Shift+z', 'Shift+Insert', 'Ctrl+Insert', 'Shift+Delete', 'Ctrl+Shift+v']) {
           assert.strictEqual(keep(chord, kind), true, `${chord} on ${kind}`);
         }
@@ -75,16 +76,21 @@ describe('webview keyboard guard', () => {
 
     it('word moves and deletes with Ctrl/Cmd, and AltGr characters, stay in a text field', () => {
       for (const chord of ['Ctrl+ArrowLeft', 'Ctrl+Shift+ArrowRight', 'Ctrl+Backspace', 'Cmd+Backspace', 'Ctrl+Delete', 'Ctrl+Home', 'Ctrl+Alt+q', 'Ctrl+Alt+@']) {
-        assert.strictEqual(keep(chord, 'editable'), true, chord);
+        assert.strictEqual(keep(chord, 'text'), true, chord);
       }
     });
 
     it('workbench shortcuts reach the workbench, even from a text field', () => {
-      for (const kind of ['editable', 'toggle', 'none'] as const) {
+      for (const kind of ['text', 'list', 'toggle', 'none'] as const) {
         for (const chord of ['Ctrl+Shift+p', 'Cmd+Shift+p', 'F1', 'Ctrl+p', 'Ctrl+`', 'Ctrl+b', 'Ctrl+j', 'Ctrl+s', 'Ctrl+w', 'Ctrl+Tab', 'Ctrl+PageDown', 'Ctrl+Shift+e', 'Ctrl+,', 'Ctrl+k', 'Escape', 'F5', 'Shift+F10', 'Alt+F4', 'Ctrl+Alt+ArrowLeft', 'Cmd+Alt+ArrowLeft']) {
           assert.strictEqual(keep(chord, kind), false, `${chord} on ${kind}`);
         }
       }
+    });
+
+    it('in a dropdown, typing (type-ahead), arrows, Enter and Space stay, as in a text field', () => {
+      for (const chord of ['g', 'ArrowDown', 'ArrowUp', 'Home', 'End', 'Enter', 'Space']) assert.strictEqual(keep(chord, 'list'), true, chord);
+      assert.strictEqual(keep('Escape', 'list'), false);
     });
 
     it('on a button or checkbox only Space and Enter stay; on the page, typing goes on', () => {
@@ -95,6 +101,18 @@ describe('webview keyboard guard', () => {
         assert.strictEqual(keep(chord, 'none'), false, `${chord} on the page`);
       }
       assert.strictEqual(keep('Ctrl+Enter', 'toggle'), false);
+    });
+  });
+
+  describe('cancelKeyDefault', () => {
+    it('cancels undo and redo outside a text control (the page would undo the last text field edited), nothing else', () => {
+      for (const chord of ['Ctrl+z', 'Ctrl+Shift+z', 'Ctrl+y', 'Cmd+z']) {
+        assert.strictEqual(cancelKeyDefault(press(chord), 'text'), false, `${chord} in a text field undoes there`);
+        for (const kind of ['list', 'toggle', 'none'] as const) assert.strictEqual(cancelKeyDefault(press(chord), kind), true, `${chord} on ${kind}`);
+      }
+      for (const chord of ['Ctrl+a', 'Ctrl+c', 'Ctrl+v', 'Tab', 'a', 'ArrowDown']) {
+        for (const kind of ['text', 'list', 'toggle', 'none'] as const) assert.strictEqual(cancelKeyDefault(press(chord), kind), false, `${chord} on ${kind}`);
+      }
     });
   });
 });

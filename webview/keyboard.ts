@@ -10,7 +10,8 @@
 //
 // installKeyboardGuard() listens on the document (bubble phase): after the focused control has seen the
 // key, before the window does. For the keys that control consumes (keepKeyInWebview) it stops the event
-// there, so it is neither forwarded nor cancelled, and the control acts on it alone. Every other key
+// there, so it is neither forwarded nor cancelled, and the control acts on it alone (undo and redo
+// outside a text field are cancelled: there the page's undo would edit another field). Every other key
 // (Ctrl+Shift+P, F1, Ctrl+P, Ctrl+`, Ctrl+B, ...) still reaches the workbench. The decision is a pure
 // function of the key and of the focused element's kind (controlKind), tested in test/keyboard.test.ts.
 
@@ -25,11 +26,11 @@ export interface KeyPress {
 }
 
 /**
- * What the key goes to: an 'editable' control (a text field, text area, dropdown or list that takes
- * typing, editing and navigation keys), a 'toggle' (a button, checkbox or link: Space and Enter), or
- * 'none' (the page itself, a canvas, text).
+ * What the key goes to: a 'text' control (a text field, text area or editable region: typing, editing,
+ * caret keys, its own undo), a 'list' (a dropdown, list box or grid: typing chooses, arrows move), a
+ * 'toggle' (a button, checkbox or link: Space and Enter), or 'none' (the page itself, a canvas, text).
  */
-export type ControlKind = 'editable' | 'toggle' | 'none';
+export type ControlKind = 'text' | 'list' | 'toggle' | 'none';
 
 /** The parts of an element that controlKind reads (a DOM Element has them; tests pass plain objects). */
 export interface PathElement {
@@ -43,8 +44,10 @@ export interface PathElement {
 
 /** Input types that take typed text (everything but buttons, toggles, files, ranges and colours). */
 const NON_TEXT_INPUT_TYPES = new Set(['button', 'checkbox', 'color', 'file', 'hidden', 'image', 'radio', 'range', 'reset', 'submit']);
-const EDITABLE_TAGS = new Set(['TEXTAREA', 'SELECT', 'VSCODE-TEXT-FIELD', 'VSCODE-TEXT-AREA', 'VSCODE-DROPDOWN']);
-const EDITABLE_ROLES = new Set(['textbox', 'searchbox', 'combobox', 'listbox', 'option', 'spinbutton', 'slider', 'grid', 'tree']);
+const TEXT_TAGS = new Set(['TEXTAREA', 'VSCODE-TEXT-FIELD', 'VSCODE-TEXT-AREA']);
+const TEXT_ROLES = new Set(['textbox', 'searchbox', 'spinbutton']);
+const LIST_TAGS = new Set(['SELECT', 'VSCODE-DROPDOWN']);
+const LIST_ROLES = new Set(['combobox', 'listbox', 'option', 'slider', 'grid', 'tree']);
 const TOGGLE_TAGS = new Set(['BUTTON', 'A', 'SUMMARY', 'VSCODE-BUTTON', 'VSCODE-CHECKBOX', 'VSCODE-RADIO', 'VSCODE-LINK', 'VSCODE-PANEL-TAB']);
 const TOGGLE_ROLES = new Set(['button', 'checkbox', 'radio', 'switch', 'link', 'tab', 'menuitem', 'menuitemcheckbox', 'menuitemradio']);
 
@@ -58,8 +61,9 @@ export function controlKind(path: readonly PathElement[]): ControlKind {
     const tag = (el.tagName ?? '').toUpperCase();
     if (!tag) continue; // the document, the window, shadow roots
     const role = (el.role ?? '').toLowerCase();
-    if (tag === 'INPUT') return NON_TEXT_INPUT_TYPES.has((el.type ?? 'text').toLowerCase()) ? 'toggle' : 'editable';
-    if (el.isContentEditable || EDITABLE_TAGS.has(tag) || EDITABLE_ROLES.has(role)) return 'editable';
+    if (tag === 'INPUT') return NON_TEXT_INPUT_TYPES.has((el.type ?? 'text').toLowerCase()) ? 'toggle' : 'text';
+    if (el.isContentEditable || TEXT_TAGS.has(tag) || TEXT_ROLES.has(role)) return 'text';
+    if (LIST_TAGS.has(tag) || LIST_ROLES.has(role)) return 'list';
     if (TOGGLE_TAGS.has(tag) || TOGGLE_ROLES.has(role)) return 'toggle';
   }
   return 'none';
@@ -68,6 +72,9 @@ export function controlKind(path: readonly PathElement[]): ControlKind {
 /** Ctrl or, on macOS, Cmd. */
 const primary = (k: KeyPress) => k.ctrlKey || k.metaKey;
 const letter = (k: KeyPress) => (k.key.length === 1 ? k.key.toLowerCase() : '');
+
+/** Undo and redo: Ctrl/Cmd+Z, Ctrl/Cmd+Shift+Z, Ctrl/Cmd+Y. */
+const isUndoRedo = (k: KeyPress) => primary(k) && !k.altKey && ['z', 'y'].includes(letter(k));
 
 /** Select all, copy, cut, paste, undo, redo (Ctrl/Cmd + A C X V Z Y, Shift+Z), and the Insert/Delete forms of clipboard keys. */
 function isEditingShortcut(k: KeyPress): boolean {
@@ -87,7 +94,7 @@ const isFunctionKey = (k: KeyPress) => /^F\d{1,2}$/.test(k.key) || k.key === 'Es
  *
  * - Anywhere in the webview: the editing shortcuts (select all, clipboard, undo, redo) act on the
  *   webview's focus or selection, never on an editor; Tab and Shift+Tab move focus between its controls.
- * - In an editable control: every key without Ctrl/Cmd (typing, Space, Enter, Backspace, Delete, arrows,
+ * - In a text control or a list: every key without Ctrl/Cmd (typing, Space, Enter, Backspace, Delete, arrows,
  *   Home/End, Alt combinations such as macOS's Option characters or word moves) except the function keys
  *   and Escape, plus Ctrl/Cmd with a caret key (word moves and deletes), and AltGr characters (Ctrl+Alt
  *   with a printable key, as Windows reports them).
@@ -97,13 +104,22 @@ const isFunctionKey = (k: KeyPress) => /^F\d{1,2}$/.test(k.key) || k.key === 'Es
 export function keepKeyInWebview(k: KeyPress, kind: ControlKind): boolean {
   if (isEditingShortcut(k)) return true;
   if (k.key === 'Tab' && !primary(k) && !k.altKey) return true;
-  if (kind === 'editable') {
+  if (kind === 'text' || kind === 'list') {
     if (!primary(k)) return !isFunctionKey(k);
     if (CARET_KEYS.has(k.key) && !k.altKey) return true;
     return k.ctrlKey && k.altKey && !k.metaKey && k.key.length === 1; // AltGr
   }
   if (kind === 'toggle') return (k.key === ' ' || k.key === 'Enter') && !primary(k) && !k.altKey;
   return false;
+}
+
+/**
+ * Whether the browser's own action for a key kept in the webview must not happen either: undo and redo
+ * outside a text control, where the document's undo would change the last text field edited (and move
+ * the focus there), not the focused control.
+ */
+export function cancelKeyDefault(k: KeyPress, kind: ControlKind): boolean {
+  return kind !== 'text' && isUndoRedo(k);
 }
 
 /** Marks a document whose guard is installed (the value removes it). */
@@ -125,7 +141,10 @@ export function installKeyboardGuard(doc: Document = document): () => void {
   const existing = marked[INSTALLED];
   if (existing) return existing;
   const onKey = (e: KeyboardEvent) => {
-    if (keepKeyInWebview(e, controlKind(e.composedPath().map(describe)))) e.stopPropagation();
+    const kind = controlKind(e.composedPath().map(describe));
+    if (!keepKeyInWebview(e, kind)) return;
+    e.stopPropagation();
+    if (cancelKeyDefault(e, kind)) e.preventDefault();
   };
   doc.addEventListener('keydown', onKey);
   doc.addEventListener('keyup', onKey);
