@@ -4,6 +4,10 @@
 //     the API-consumer fixture extension loaded beside GateScope; from outside, the status bar and the
 //     notifications are watched;
 //  2. the same suite's "@many" part on a workspace of 20,000 small files;
+//  2b. the keystroke test ("@keys", suite/keyboard.spec.ts with vscode/keyboardDriver.ts): keys typed in
+//     every field of the panel leave the editor beside it unchanged;
+//  2c. the panel's screenshots in each built-in theme family ("@screenshots", vscode/screenshots.ts), with a
+//     trained model's curves and an editor beside it (GATESCOPE_UPDATE_SCREENSHOT=1 copies them into media/);
 //  2d. the corpus test ("@corpus", suite/corpus.spec.ts): the extension's collector and the CLI read the
 //     same files from test/vscode/corpusFixture.ts's workspace;
 //  2d. the progress surfaces ("@surfaces", vscode/surfaceWatch.ts): "auto" beside SwiftShader, Stop, the
@@ -18,14 +22,18 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { SERIES_CONTRAST, contrastRatio, parseColor } from '../webview/chart';
+import { FIELDS } from '../webview/form';
 import { makeCorpusFixture } from './vscode/corpusFixture';
 import { makeFixtureWorkspace, makeManySmallFiles } from './vscode/fixture';
-import {
-  PROJECT_ROOT, TextWatch, ensureInstalled, installVsix, logTail, openWorkbench, runExtensionTests, screenshot, startCodeServer,
-  statusBarItemSelector, watchText, webviewFrame,
-} from './vscode/harness';
+import { KeystrokeReport, drivePanelKeystrokes } from './vscode/keyboardDriver';
+import { THEME_SHOTS, takeThemeScreenshots } from './vscode/screenshots';
 import { SurfaceWatch, typeIntoPanelField, watchSurfaces } from './vscode/surfaceWatch';
 import { waitForJson, writeJsonAtomic } from './vscode/sync';
+import {
+  PROJECT_ROOT, TextWatch, browserState, ensureInstalled, installVsix, logTail, openWorkbench, reloadWorkbench, runExtensionTests, screenshot,
+  startCodeServer, statusBarItemSelector, watchText, webviewFrame,
+} from './vscode/harness';
 
 const TESTS_PATH = path.join(PROJECT_ROOT, 'out', 'test', 'vscode', 'suite', 'index.js');
 const CONSUMER = path.join(PROJECT_ROOT, 'test', 'fixtures', 'api-consumer');
@@ -49,7 +57,7 @@ function run(cmd: string, args: string[]): void {
 /** Mocha's report from inside the extension host (indented lines), without the workbench's own logging. */
 function printReport(log: string[]): void {
   for (const line of log) {
-    const m = /^\S+ ( {2,}.*)$/.exec(line);
+    const m = /^\S+ ( {2,}[\s\S]*)$/.exec(line); // a failure's message spans several lines
     if (m) console.log(`    ${m[1]}`);
   }
 }
@@ -78,6 +86,7 @@ describe('GateScope in a real VS Code (code-server)', function () {
       developmentPaths: [PROJECT_ROOT, CONSUMER],
       testsPath: TESTS_PATH,
       extensionEnv: { GATESCOPE_TEST_GREP: '@main' },
+      expectTests: 10,
       during: (wb) => {
         status = watchText(wb.page, STATUS, 200);
       },
@@ -99,9 +108,86 @@ describe('GateScope in a real VS Code (code-server)', function () {
       developmentPaths: [PROJECT_ROOT],
       testsPath: TESTS_PATH,
       extensionEnv: { GATESCOPE_TEST_GREP: '@many' },
+      expectTests: 2,
     });
     printReport(r.log);
     assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
+  });
+
+  it('the in-host runner fails a run in which no test ran (a grep that matches nothing)', async () => {
+    const fx = makeFixtureWorkspace(path.join(tmp, 'none'), { settings: TINY_MODEL, sizeKb: 20 });
+    const r = await runExtensionTests({ workspace: fx.root, developmentPaths: [PROJECT_ROOT], testsPath: TESTS_PATH, extensionEnv: { GATESCOPE_TEST_GREP: '@no-such-test' } });
+    console.log(`      exit code ${r.exitCode}, counts ${JSON.stringify(r.counts)}`);
+    assert.strictEqual(r.exitCode, 1, 'a run in which no test ran passed');
+    assert.strictEqual(r.counts?.tests, 0);
+    assert.ok(r.log.some((l) => l.includes('no in-host test ran')), `the log does not say why the run failed:\n${logTail(r.log, 30)}`);
+  });
+
+  it('keys typed in every text field and dropdown of the panel act on that control only: the editor beside it keeps its text and version (in-host suite and driver)', async () => {
+    // Auto save on: a leaked edit would also reach the disk. The tokenizer is the default (characters):
+    // the driver's choice of BPE in the Tokenizer dropdown then shows the Vocabulary size field, which is
+    // exercised after it.
+    const fx = makeFixtureWorkspace(path.join(tmp, 'keys'), { settings: { ...TINY_MODEL, 'files.autoSave': 'afterDelay', 'files.autoSaveDelay': 100 } });
+    const syncDir = path.join(tmp, 'keys-sync');
+    fs.mkdirSync(syncDir, { recursive: true });
+    let keys: KeystrokeReport | undefined;
+    const r = await runExtensionTests({
+      workspace: fx.root,
+      developmentPaths: [PROJECT_ROOT],
+      testsPath: TESTS_PATH,
+      extensionEnv: { GATESCOPE_TEST_GREP: '@keys', GATESCOPE_KEYS_SYNC: syncDir },
+      expectTests: 1,
+      failureScreenshot: path.join(tmp, 'keys-failure.png'),
+      during: async (wb) => {
+        keys = await drivePanelKeystrokes(wb, syncDir);
+      },
+    });
+    printReport(r.log);
+    assert.ok(keys, 'the driver did not run');
+    assert.deepStrictEqual(keys.problems, [], 'the driver saw keys act outside the panel, or could not go on');
+    console.log(`      ${keys.keysPressed} keys pressed in ${keys.exercised.length} controls: ${keys.exercised.map((c) => `#${c.id}=${JSON.stringify(c.actual)}`).join(', ')}`);
+    // Every control the panel's document holds is one of the form's fields, and every field was exercised.
+    const fieldIds = FIELDS.map((f) => `field-${f.key}`);
+    assert.deepStrictEqual(keys.found.map((c) => c.id), fieldIds, 'the panel\'s text fields and dropdowns are not the form\'s fields: a new control needs its keystroke check (update this test)');
+    assert.deepStrictEqual(keys.exercised.map((c) => c.id), fieldIds, `not every field was exercised: ${keys.problems.join('; ')}`);
+    assert.strictEqual(r.exitCode, 0, `the editor changed (in-host spec):\n${logTail(r.log, 60)}`);
+  });
+
+  it('photographs the panel, with a trained model\'s curves and an editor beside it, in each built-in theme family (in-host suite and driver)', async () => {
+    const fx = makeFixtureWorkspace(path.join(tmp, 'themes'), { settings: TINY_MODEL });
+    const syncDir = path.join(tmp, 'themes-sync');
+    fs.mkdirSync(syncDir, { recursive: true });
+    const outDir = path.join(os.tmpdir(), 'gatescope-theme-screenshots'); // kept after the run, to be looked at
+    let shots: Awaited<ReturnType<typeof takeThemeScreenshots>> = { files: [], colors: [] };
+    const r = await runExtensionTests({
+      workspace: fx.root,
+      developmentPaths: [PROJECT_ROOT],
+      testsPath: TESTS_PATH,
+      extensionEnv: { GATESCOPE_TEST_GREP: '@screenshots', GATESCOPE_SCREENSHOT_SYNC: syncDir },
+      expectTests: 1,
+      during: async (wb) => {
+        shots = await takeThemeScreenshots(wb, syncDir, outDir);
+      },
+    });
+    printReport(r.log);
+    assert.strictEqual(r.exitCode, 0, `the in-host screenshot spec failed:\n${logTail(r.log, 60)}`);
+    const { files, colors } = shots;
+    assert.strictEqual(files.length, THEME_SHOTS.length);
+    // What the screenshots show, measured: each curve against the chart, the checkbox's box against the panel.
+    const ratio = (a: string, b: string) => contrastRatio(parseColor(a)!, parseColor(b)!);
+    for (const c of colors) {
+      const curves = c.series.map((s) => ratio(s, c.chartBackground));
+      const box = ratio(c.checkboxBorder, c.panelBackground);
+      console.log(`      ${c.theme}: curves ${c.series.join(', ')} on ${c.chartBackground}: ${curves.map((x) => `${x.toFixed(1)}:1`).join(', ')}; checkbox ${c.checkboxBorder} on ${c.panelBackground}: ${box.toFixed(1)}:1`);
+      curves.forEach((x, i) => assert.ok(x >= SERIES_CONTRAST - 0.05, `${c.theme}: series ${i} has ${x.toFixed(2)}:1`));
+      assert.ok(box >= 3, `${c.theme}: the checkbox's box has ${box.toFixed(2)}:1 against the panel (3:1 needed)`);
+    }
+    for (const f of files) {
+      const kb = fs.statSync(f).size / 1024;
+      console.log(`      ${f}: ${kb.toFixed(0)} KB`);
+      assert.ok(kb < 150, `${f} is ${kb.toFixed(0)} KB: crop it further`);
+      if (process.env.GATESCOPE_UPDATE_SCREENSHOT === '1') fs.copyFileSync(f, path.join(PROJECT_ROOT, 'media', path.basename(f)));
+    }
   });
 
   it('the extension and the CLI read the same corpus from the same folder (in-host suite, "@corpus")', async () => {
@@ -323,8 +409,7 @@ describe('GateScope in a real VS Code (code-server)', function () {
       // Reload the window (a new extension host), then Resume: the step count goes on from where it stopped.
       const stoppedStep = Number(/step (\d+)/.exec(stopped ?? '')?.[1]);
       assert.ok(stoppedStep > 0, `no step in ${JSON.stringify(stopped)}`);
-      await page.reload({ waitUntil: 'domcontentloaded' });
-      await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      await reloadWorkbench(wb);
       await palette('GateScope: Resume Training');
       await page.waitForFunction(([sel, n]) => {
         const m = /GateScope step (\d+) · .*(WebGPU|CPU)/.exec(document.querySelector(sel as string)?.textContent ?? '');
@@ -333,6 +418,8 @@ describe('GateScope in a real VS Code (code-server)', function () {
       console.log(`      after a reload, Resume went on from step ${stoppedStep}: ${JSON.stringify((await page.locator(STATUS).textContent())?.trim())}`);
       await palette('GateScope: Stop Training');
     } finally {
+      // A browser that went away under load explains a later "Target page, context or browser has been closed".
+      if (wb.incidents.length) console.log(`      ${browserState(wb)}`);
       await wb.close();
       await server.stop();
     }
