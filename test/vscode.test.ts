@@ -220,6 +220,8 @@ describe('GateScope in a real VS Code (code-server)', function () {
     const at = (name: string) => path.join(syncDir, `${name}.json`);
     let watch: SurfaceWatch | undefined;
     let userSettings = '';
+    let gatescopeLog = '';
+    let driverError = '';
     const r = await runExtensionTests({
       workspace: fx.root,
       developmentPaths: [PROJECT_ROOT],
@@ -233,23 +235,37 @@ describe('GateScope in a real VS Code (code-server)', function () {
         void wb.exited.then(() => (exited = true));
         const gone = () => (exited ? 'the extension host exited' : undefined);
         watch = watchSurfaces(wb.page, STATUS);
-        await waitForJson(at('form-ready'), 'the form test', 10 * 60_000, gone);
-        await typeIntoPanelField(wb.page, 'field-hiddenSize', '48');
-        writeJsonAtomic(at('form-done'), { t: Date.now() });
-        await waitForJson(at('collect-started'), 'the collection test', 5 * 60_000, gone);
-        await wb.page.locator('.notifications-center .monaco-list-row').filter({ hasText: /reading the workspace/i }).first().waitFor({ timeout: 60_000 });
-        writeJsonAtomic(at('toast-seen'), { t: Date.now() });
-        await waitForJson(at('collect-stopped'), 'the collection test', 5 * 60_000, gone);
-        await new Promise((res) => setTimeout(res, 1000)); // the last samples
+        try {
+          await waitForJson(at('form-ready'), 'the form test', 10 * 60_000, gone);
+          await typeIntoPanelField(wb.page, 'field-hiddenSize', '48');
+          writeJsonAtomic(at('form-done'), { t: Date.now() });
+          await waitForJson(at('collect-started'), 'the collection test', 5 * 60_000, gone);
+          await wb.page.locator('.notifications-center .monaco-list-row').filter({ hasText: /reading the workspace/i }).first().waitFor({ timeout: 60_000 });
+          writeJsonAtomic(at('toast-seen'), { t: Date.now() });
+          await waitForJson(at('collect-stopped'), 'the collection test', 5 * 60_000, gone);
+          await new Promise((res) => setTimeout(res, 1000)); // the last samples
+        } catch (e) {
+          // The in-host report (printed below) says more than a driver that waited in vain.
+          driverError = (e as Error).message;
+        }
         await watch.stop();
         const user = path.join(server.dataDir, 'user-data', 'User', 'settings.json');
         userSettings = fs.existsSync(user) ? fs.readFileSync(user, 'utf8') : '';
+        // The GateScope output channel (a LogOutputChannel) as VS Code writes it to disk.
+        const logs = path.join(server.dataDir, 'user-data', 'logs');
+        for (const session of fs.existsSync(logs) ? fs.readdirSync(logs) : []) {
+          for (const host of fs.readdirSync(path.join(logs, session)).filter((d) => d.startsWith('exthost'))) {
+            const file = path.join(logs, session, host, 'gatescope.gatescope', 'GateScope.log');
+            if (fs.existsSync(file)) gatescopeLog += fs.readFileSync(file, 'utf8');
+          }
+        }
         writeJsonAtomic(at('driver-done'), { t: Date.now() });
       },
     });
     printReport(r.log);
     await watch?.stop();
     assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
+    assert.strictEqual(driverError, '', 'the outside driver failed');
     const wbs = watch!.workbench, panel = watch!.panel;
     const t = (name: string) => (JSON.parse(fs.readFileSync(at(name), 'utf8')) as { t: number }).t;
     /** The samples from the one in force at `from` up to `to`. */
@@ -274,7 +290,10 @@ describe('GateScope in a real VS Code (code-server)', function () {
     console.log(`      during training (${training.length} workbench samples): ${progress.length} status texts, e.g. ${JSON.stringify(progress[progress.length - 1])}`);
     check(progress.length >= 2, `the status bar did not show the training progress: ${JSON.stringify(training.map((x) => x.status))}`);
 
-    // Why the CPU: the panel says so.
+    // Why the CPU: the log and the panel say so.
+    const logged = gatescopeLog.split('\n').filter((l) => /backend \(gatescope.training.backend "auto"\)/.test(l));
+    console.log(`      log: ${JSON.stringify(logged)}`);
+    check(logged.some((l) => /WebGPU adapter is SwiftShader, a software renderer: training on the CPU, which is faster here/.test(l)), `the GateScope log did not say why it trains on the CPU (${gatescopeLog.length} characters of log)`);
     const why = [...new Set(panel.map((x) => x.note).filter(Boolean))];
     console.log(`      panel notes: ${JSON.stringify(why)}`);
     check(why.some((n) => /SwiftShader, a software renderer: training on the CPU, which is faster here/.test(n)), 'the panel did not say why it trains on the CPU');

@@ -373,6 +373,8 @@ describe('GateScope progress surfaces @surfaces', function () {
     try {
       await vscode.commands.executeCommand('gatescope.train');
       const s = await started;
+      // Opening the panel (to learn its adapter) took the focus, which closes the notification center: open it again.
+      await vscode.commands.executeCommand('notifications.showList');
       assert.strictEqual(s.backend, 'cpu', 'auto trained on the software WebGPU adapter');
       const shown = await panelState();
       log(`panel WebGPU: ${JSON.stringify(shown.gpu)}; reason shown: ${JSON.stringify(shown.state.backendReason)}`);
@@ -398,6 +400,7 @@ describe('GateScope progress surfaces @surfaces', function () {
       assert.strictEqual((await model(api)).step, outcome.step, 'the stopped step is saved');
     } finally {
       counting.dispose();
+      await api.stopTraining(); // when an assertion failed mid-run, so the next tests start idle
     }
   });
 
