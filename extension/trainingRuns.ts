@@ -171,10 +171,9 @@ export class TrainingRuns implements vscode.Disposable {
     const d = chooseTrainingBackend(wanted, gpu);
     if (!d.ok) throw new GateScopeError(d.error);
     this.log.info(`backend (gatescope.training.backend "${wanted}"): ${d.reason}`);
-    if (d.note) {
-      this.log.warn(d.note);
-      void vscode.window.showWarningMessage(`GateScope: ${d.note}`);
-    }
+    // The note (an explicit "webgpu" on a software adapter) goes to the log and the panel, not to a
+    // notification: notifications are for reading the workspace and for errors.
+    if (d.note) this.log.warn(d.note);
     return d;
   }
 
