@@ -116,7 +116,7 @@ describe('GateScope in a real VS Code (code-server)', function () {
 
   it('the in-host runner fails a run in which no test ran (a grep that matches nothing)', async () => {
     const fx = makeFixtureWorkspace(path.join(tmp, 'none'), { settings: TINY_MODEL, sizeKb: 20 });
-    const r = await runExtensionTests({ workspace: fx.root, developmentPaths: [PROJECT_ROOT], testsPath: TESTS_PATH, extensionEnv: { GATESCOPE_TEST_GREP: '@no-such-test' } });
+    const r = await runExtensionTests({ workspace: fx.root, developmentPaths: [PROJECT_ROOT], testsPath: TESTS_PATH, extensionEnv: { GATESCOPE_TEST_GREP: '@no-such-test' }, expectTests: 0 });
     console.log(`      exit code ${r.exitCode}, counts ${JSON.stringify(r.counts)}`);
     assert.strictEqual(r.exitCode, 1, 'a run in which no test ran passed');
     assert.strictEqual(r.counts?.tests, 0);
@@ -199,6 +199,7 @@ describe('GateScope in a real VS Code (code-server)', function () {
       developmentPaths: [PROJECT_ROOT],
       testsPath: TESTS_PATH,
       extensionEnv: { GATESCOPE_TEST_GREP: '@corpus', GATESCOPE_CORPUS_EXPECTED: expectedFile },
+      expectTests: 1,
     });
     printReport(r.log);
     assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);

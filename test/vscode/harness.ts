@@ -409,9 +409,9 @@ export interface ExtensionTestOptions {
   /**
    * How many in-host tests the run must report (passed + failed, from suite/index.ts's result line). A run
    * whose count differs, or that reports none, throws even if its exit code is 0: a grep or a skipped file
-   * must not pass by running fewer tests than the caller meant.
+   * must not pass by running fewer tests than the caller meant. Required, so no run goes uncounted.
    */
-  expectTests?: number;
+  expectTests: number;
 }
 
 export interface ExtensionTestResult {
@@ -471,7 +471,7 @@ export async function runExtensionTests(opts: ExtensionTestOptions): Promise<Ext
     const log = wb.log;
     for (const deadline = Date.now() + 5000; !suiteCounts(log) && Date.now() < deadline; ) await sleep(100);
     const counts = suiteCounts(log);
-    const wrongCount = opts.expectTests === undefined ? '' : countMismatch(counts, opts.expectTests);
+    const wrongCount = countMismatch(counts, opts.expectTests);
     if (wrongCount) throw new Error(`vscode-harness: ${wrongCount} (exit code ${exitCode}, server data kept in ${server.dataDir})\n${logTail(log)}`);
     ok = exitCode === 0;
     return { exitCode, log, durationMs: Date.now() - started, keptDataDir: ok ? undefined : server.dataDir, counts };
