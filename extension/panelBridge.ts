@@ -33,6 +33,8 @@ export class PanelBridge implements vscode.Disposable {
   readonly panel: GateScopePanel;
   private current: PanelState = IDLE;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The panel's settings writes, chained so they land in the order they were sent. */
+  private settingsWrites: Promise<void> = Promise.resolve();
 
   constructor(extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly events: PanelEvents) {
     this.panel = new GateScopePanel(extensionUri, log, {
@@ -76,7 +78,9 @@ export class PanelBridge implements vscode.Disposable {
         void vscode.commands.executeCommand(COMMAND_OF[m.command]);
         break;
       case 'updateSettings':
-        writeFormValues(m.values).then(
+        // One write after another, in the order the panel sent them: a quick second choice must not be
+        // overtaken by the first.
+        this.settingsWrites = this.settingsWrites.then(() => writeFormValues(m.values)).then(
           (scope) => {
             this.log.info(`panel: ${Object.keys(m.values).join(', ')} saved to the ${scope} settings`);
             void this.panel.post({ type: 'settingsSaved', scope });
