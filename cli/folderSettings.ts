@@ -1,11 +1,13 @@
 // The corpus settings the extension would read in a folder's .vscode/settings.json — files.exclude and
 // gatescope.corpus.include / exclude / maxFileSizeKB / maxCorpusSizeMB — so that `gatescope train DIR`
-// reads what Train on Workspace reads in DIR. Only that file counts (not the user's own settings), and
-// only when it is plain JSON: with comments or trailing commas it is left out with a warning, and the
+// reads what Train on Workspace reads in DIR. Only that file counts (not the user's own settings). It is
+// read as VS Code reads it, JSON with comments and trailing commas, by Microsoft's jsonc-parser (the
+// parser VS Code's own settings editor uses); a file it cannot parse is left out with a warning, and the
 // options --include, --exclude, --max-file-bytes and --max-corpus-bytes say the same thing.
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import { BOUNDS, isIntegerSetting } from '../kernels/config';
 import { VSCODE_FILES_EXCLUDE_DEFAULT } from '../kernels/corpusPlan';
 
@@ -31,11 +33,11 @@ export function readFolderSettings(dir: string, warn: (s: string) => void): Fold
   } catch {
     return out; // no settings file: the defaults
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    warn(`${file} is not plain JSON (comments or trailing commas?): its files.exclude and gatescope.corpus.* are not applied; give them as --exclude, --include, --max-file-bytes, --max-corpus-bytes`);
+  const errors: ParseError[] = [];
+  const json: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+  if (errors.length > 0) {
+    const e = errors[0];
+    warn(`${file} could not be read (${printParseErrorCode(e.error)} at offset ${e.offset}): its files.exclude and gatescope.corpus.* are not applied; fix it, or give them as --exclude, --include, --max-file-bytes, --max-corpus-bytes`);
     return out;
   }
   if (typeof json !== 'object' || json === null) return out;

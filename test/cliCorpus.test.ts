@@ -43,15 +43,28 @@ describe('cli corpus', function () {
     });
   }
 
-  it('a .vscode/settings.json that is not plain JSON is left out with a warning that says what to do', () => {
+  it('reads a .vscode/settings.json with comments and trailing commas as VS Code does, and its rules apply', () => {
     const dir = path.join(tmp, 'jsonc');
     fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'a.js'), 'let a = 1;\n');
     fs.writeFileSync(path.join(dir, 'b.min.js'), 'let b=1;\n');
-    fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), '{\n  // mine\n  "gatescope.corpus.exclude": [],\n}\n');
+    fs.writeFileSync(path.join(dir, 'c.ts'), 'let c = 1;\n');
+    fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), '{\n  // mine: no default excludes, but no TypeScript /* nor this */\n  "gatescope.corpus.exclude": ["**/*.ts",],\n}\n');
     const r = runCli(['corpus', dir, '--json']);
     assert.strictEqual(r.code, 0, r.stderr);
-    assert.match(r.stderr, /settings\.json is not plain JSON .*give them as --exclude/);
+    assert.match(r.stderr, /applying gatescope\.corpus\.exclude from /);
+    assert.deepStrictEqual((JSON.parse(r.stdout) as CorpusListing).files.map((f) => f.path), ['.vscode/settings.json', 'a.js', 'b.min.js']);
+  });
+
+  it('a .vscode/settings.json that cannot be parsed is left out with a warning that says what to do', () => {
+    const dir = path.join(tmp, 'broken');
+    fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'a.js'), 'let a = 1;\n');
+    fs.writeFileSync(path.join(dir, 'b.min.js'), 'let b=1;\n');
+    fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), '{\n  "gatescope.corpus.exclude": [\n');
+    const r = runCli(['corpus', dir, '--json']);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.match(r.stderr, /settings\.json could not be read \(\w+ at offset \d+\).*give them as --exclude/);
     assert.deepStrictEqual((JSON.parse(r.stdout) as CorpusListing).files.map((f) => f.path), ['.vscode/settings.json', 'a.js'], 'the default exclude list applies');
   });
 
