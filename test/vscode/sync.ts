@@ -4,12 +4,11 @@
 // Plain Node: the spec and the driver both import it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { atomicWriteFileSync } from '../../kernels/node/atomicWrite';
 
-/** Writes value as JSON to file through a temporary file and a rename. */
+/** Writes value as JSON to file through a temporary file and a rename (the project's atomic write). */
 export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2));
-  fs.renameSync(tmp, file);
+  atomicWriteFileSync(file, JSON.stringify(value, null, 2));
 }
 
 /**
