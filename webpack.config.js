@@ -41,6 +41,8 @@ if (fs.existsSync(path.join(__dirname, 'extension', 'extension.ts'))) {
   const extension = base('extension', 'node');
   // The CPU training worker is its own bundle: worker_threads loads it from a file.
   extension.entry = { extension: './extension/extension.ts', trainWorker: './extension/trainWorker.ts' };
+  // The inspector's worker (activations, corpus match, sampling off the host's thread).
+  if (fs.existsSync(path.join(__dirname, 'extension', 'inspectWorker.ts'))) extension.entry.inspectWorker = './extension/inspectWorker.ts';
   extension.output.libraryTarget = 'commonjs2';
   extension.externals = { vscode: 'commonjs vscode' };
   configs.push(extension);
@@ -49,6 +51,8 @@ if (fs.existsSync(path.join(__dirname, 'extension', 'extension.ts'))) {
 if (fs.existsSync(path.join(__dirname, 'webview', 'main.ts'))) {
   const webview = base('webview', 'web');
   webview.entry = { webview: './webview/main.ts' };
+  // The inspector view (a second webview: heatmaps, unit search, probes, saturation, sampling).
+  if (fs.existsSync(path.join(__dirname, 'webview', 'inspectorMain.ts'))) webview.entry.inspector = './webview/inspectorMain.ts';
   configs.push(webview);
 }
 

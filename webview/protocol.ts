@@ -8,6 +8,7 @@
 import { BOUNDS, Bounded, CELL_TYPES, ModelConfig, OptimConfig, isIntegerSetting } from '../kernels/config';
 import { HistoryPoint } from '../kernels/checkpoint';
 import { BackendKind, ModelSizes, TrainingJob, TrainingReport } from '../kernels/session';
+import { InspectLayer, InspectResult, MatchResult, ProbeResult, QUANTITY_NAMES, QuantityName, SaturationLayer, UnitRef } from '../kernels/inspect/types';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -97,7 +98,60 @@ export type ToWebview =
   | { type: 'stop'; runId: number }
   /** The form's last change was written to these settings. */
   | { type: 'settingsSaved'; scope: 'workspace' | 'user' }
-  | { type: 'loseDevice' };
+  | { type: 'loseDevice' }
+  // The inspector (webview/inspector): see InspectorToWebview.
+  | InspectorToWebview;
+
+/** Where an inspected text comes from: a document, its version and the inspected range in it. */
+export interface InspectSource {
+  uri: string;
+  /** The file as the user knows it (workspace-relative path or the untitled name). */
+  label: string;
+  languageId: string;
+  version: number;
+  /** UTF-16 offsets in the document of the inspected text [start, end). */
+  start: number;
+  end: number;
+  /** The editor selection inside the inspected text as token indices [start, end), or null. */
+  selection: { start: number; end: number } | null;
+}
+
+/** The model an inspection was computed with. */
+export interface InspectModel {
+  config: ModelConfig;
+  step: number;
+  tokenizer: 'char' | 'bpe';
+}
+
+export type InspectorStatus = 'noModel' | 'idle' | 'computing' | 'ready' | 'error';
+
+export type InspectorToWebview =
+  /** What the inspector is doing, and a sentence for the user ("No model yet: train one first…"). */
+  | { type: 'inspector.status'; status: InspectorStatus; message: string }
+  /** An inspection: every layer's activations, predictions and probes for the inspected text. */
+  | { type: 'inspector.result'; requestId: number; source: InspectSource; model: InspectModel; result: InspectResult; probes: ProbeResult[]; notice: string }
+  | { type: 'inspector.matchProgress'; searchId: number; doneTokens: number; totalTokens: number }
+  | { type: 'inspector.matchResults'; searchId: number; results: MatchResult[]; tokensSearched: number; seconds: number; cached: boolean; cancelled: boolean }
+  /** Gate saturation over a sample of the training corpus (the inspected text's is computed in the webview). */
+  | { type: 'inspector.saturation'; requestId: number; tokens: number; layers: SaturationLayer[] }
+  /** Sampled text, each token with the probability the model gave it. */
+  | { type: 'inspector.sample'; requestId: number; tokens: string[]; probs: Float32Array }
+  /** The editor is coloured by this unit now (null: not coloured). */
+  | { type: 'inspector.decorated'; unit: UnitRef | null };
+
+export type InspectorFromWebview =
+  | { type: 'inspector.ready'; version: number }
+  /** Colour the active editor by this unit, or clear the colouring (null). */
+  | { type: 'inspector.colorEditor'; unit: UnitRef | null }
+  /** Search the training corpus for places where these units are on and the others of the same quantity are not. */
+  | { type: 'inspector.match'; searchId: number; layer: number; quantity: QuantityName; units: number[]; threshold: number; length: number }
+  | { type: 'inspector.cancelMatch'; searchId: number }
+  /** Open a match result (by its index in the latest results of that search). */
+  | { type: 'inspector.openMatch'; searchId: number; index: number }
+  | { type: 'inspector.sample'; requestId: number; prompt: string; temperature: number; length: number }
+  | { type: 'inspector.corpusSaturation'; requestId: number }
+  /** Inspect the active editor again now. */
+  | { type: 'inspector.refresh' };
 
 export type PanelCommand = 'train' | 'stop' | 'resume' | 'reset' | 'export' | 'import';
 
@@ -106,7 +160,8 @@ export type FromWebview =
   | { type: 'command'; command: PanelCommand }
   | { type: 'updateSettings'; values: Partial<FormValues> }
   | { type: 'report'; report: TrainingReport }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | InspectorFromWebview;
 
 // ---------------------------------------------------------------------------------------------
 // Checking
@@ -319,6 +374,110 @@ const trainingJob = obj<TrainingJob>({
   history: optional(arr(historyPoint, MAX_HISTORY)),
 });
 
+// Inspector ------------------------------------------------------------------------------------
+
+/** Most tokens one inspection holds (the inspector inspects at most 4,000; headroom for BPE splits). */
+export const MAX_INSPECT_TOKENS = 20_000;
+const MAX_TYPED = 64 * 1024 * 1024;
+
+/** A Float32Array (as postMessage delivers it) of at most `max` values; NaN allowed (surprisal of the first token). */
+const f32 = (max = MAX_TYPED): Parser<Float32Array> => (v, at) => {
+  if (!(v instanceof Float32Array) && Object.prototype.toString.call(v) !== '[object Float32Array]') fail(at, `expected a Float32Array, got ${describe(v)}`);
+  const a = v as Float32Array;
+  if (a.length > max) fail(at, `more than ${max} values`);
+  return a;
+};
+
+const i32 = (max = MAX_TYPED): Parser<Int32Array> => (v, at) => {
+  if (!(v instanceof Int32Array) && Object.prototype.toString.call(v) !== '[object Int32Array]') fail(at, `expected an Int32Array, got ${describe(v)}`);
+  const a = v as Int32Array;
+  if (a.length > max) fail(at, `more than ${max} values`);
+  return a;
+};
+
+const quantityName = oneOf<QuantityName>(QUANTITY_NAMES);
+const layerIndex = num(0, BOUNDS.numLayers[1] - 1, true);
+const unitIndex = num(0, BOUNDS.hiddenSize[1] - 1, true);
+const requestId = num(0, Number.MAX_SAFE_INTEGER, true);
+const unitRef = obj<UnitRef>({ layer: layerIndex, quantity: quantityName, unit: unitIndex });
+
+const inspectLayer = obj<InspectLayer>({ names: arr(quantityName, QUANTITY_NAMES.length), values: arr(f32(), QUANTITY_NAMES.length) });
+
+const inspectResult: Parser<InspectResult> = (v, at) => {
+  const r = obj<InspectResult>({
+    cell: oneOf(CELL_TYPES), hiddenSize: setting('hiddenSize'), numLayers: setting('numLayers'),
+    tokens: arr(str(), MAX_INSPECT_TOKENS), offsets: i32(MAX_INSPECT_TOKENS + 1), layers: arr(inspectLayer, BOUNDS.numLayers[1]),
+    surprisal: f32(MAX_INSPECT_TOKENS), nextProb: f32(MAX_INSPECT_TOKENS), topK: num(0, 100, true),
+    topTokens: arr(str(), MAX_INSPECT_TOKENS * 100), topProbs: f32(MAX_INSPECT_TOKENS * 100),
+  })(v, at);
+  // The arrays must agree with each other, so the webview can index them without checks.
+  const T = r.tokens.length, H = r.hiddenSize;
+  if (r.offsets.length !== T + 1) fail(`${at}.offsets`, `expected ${T + 1} offsets for ${T} tokens, got ${r.offsets.length}`);
+  if (r.layers.length !== r.numLayers) fail(`${at}.layers`, `expected ${r.numLayers} layers, got ${r.layers.length}`);
+  r.layers.forEach((l, k) => {
+    if (l.names.length !== l.values.length) fail(`${at}.layers[${k}]`, `${l.names.length} names for ${l.values.length} arrays`);
+    l.values.forEach((a, j) => { if (a.length !== T * H) fail(`${at}.layers[${k}].values[${j}]`, `expected ${T * H} values, got ${a.length}`); });
+  });
+  for (const [name, a] of [['surprisal', r.surprisal], ['nextProb', r.nextProb]] as const) if (a.length !== T) fail(`${at}.${name}`, `expected ${T} values, got ${a.length}`);
+  if (r.topTokens.length !== T * r.topK || r.topProbs.length !== T * r.topK) fail(`${at}.topTokens`, `expected ${T * r.topK} top tokens and probabilities`);
+  return r;
+};
+
+const probeResult = obj<ProbeResult>({
+  name: str(64), label: str(256), values: f32(MAX_INSPECT_TOKENS),
+  best: arr(obj({ layer: layerIndex, quantity: quantityName, unit: unitIndex, r: num(-1.000001, 1.000001) }), 10),
+});
+
+const inspectSource = obj<InspectSource>({
+  uri: str(8192), label: str(8192), languageId: str(256), version: count, start: count, end: count,
+  selection: nullable(obj({ start: count, end: count })),
+});
+
+const inspectModel = obj<InspectModel>({ config: modelConfig, step: count, tokenizer: oneOf(['char', 'bpe'] as const) });
+
+const MAX_MATCHES = 50;
+const matchResult = obj<MatchResult>({
+  path: str(8192), uri: str(8192), offset: count, length: count, line: count, character: count, score: anyNum,
+  tokens: arr(str(), 4096), matchStart: count, matchLength: count, values: f32(4096 * 512),
+});
+
+const saturationLayer = obj<SaturationLayer>({
+  layer: layerIndex,
+  gates: arr(obj({ name: quantityName, left: f32(BOUNDS.hiddenSize[1]), right: f32(BOUNDS.hiddenSize[1]) }), 4),
+});
+
+const inspectorToWebview = {
+  'inspector.status': obj({ type: oneOf(['inspector.status'] as const), status: oneOf(['noModel', 'idle', 'computing', 'ready', 'error'] as const), message: str() }),
+  'inspector.result': obj({
+    type: oneOf(['inspector.result'] as const), requestId, source: inspectSource, model: inspectModel, result: inspectResult,
+    probes: arr(probeResult, 16), notice: str(),
+  }),
+  'inspector.matchProgress': obj({ type: oneOf(['inspector.matchProgress'] as const), searchId: requestId, doneTokens: count, totalTokens: count }),
+  'inspector.matchResults': obj({
+    type: oneOf(['inspector.matchResults'] as const), searchId: requestId, results: arr(matchResult, MAX_MATCHES), tokensSearched: count,
+    seconds: num(0, 1e9), cached: bool, cancelled: bool,
+  }),
+  'inspector.saturation': obj({ type: oneOf(['inspector.saturation'] as const), requestId, tokens: count, layers: arr(saturationLayer, BOUNDS.numLayers[1]) }),
+  'inspector.sample': obj({ type: oneOf(['inspector.sample'] as const), requestId, tokens: arr(str(), 100_000), probs: f32(100_000) }),
+  'inspector.decorated': obj({ type: oneOf(['inspector.decorated'] as const), unit: nullable(unitRef) }),
+};
+
+const inspectorFromWebview = {
+  'inspector.ready': obj({ type: oneOf(['inspector.ready'] as const), version: num(0, 1e6, true) }),
+  'inspector.colorEditor': obj({ type: oneOf(['inspector.colorEditor'] as const), unit: nullable(unitRef) }),
+  'inspector.match': obj({
+    type: oneOf(['inspector.match'] as const), searchId: requestId, layer: layerIndex, quantity: quantityName,
+    units: arr(unitIndex, BOUNDS.hiddenSize[1]), threshold: num(-1e6, 1e6), length: num(1, 4096, true),
+  }),
+  'inspector.cancelMatch': obj({ type: oneOf(['inspector.cancelMatch'] as const), searchId: requestId }),
+  'inspector.openMatch': obj({ type: oneOf(['inspector.openMatch'] as const), searchId: requestId, index: num(0, MAX_MATCHES - 1, true) }),
+  'inspector.sample': obj({
+    type: oneOf(['inspector.sample'] as const), requestId, prompt: str(100_000), temperature: num(0, 10), length: num(1, 10_000, true),
+  }),
+  'inspector.corpusSaturation': obj({ type: oneOf(['inspector.corpusSaturation'] as const), requestId }),
+  'inspector.refresh': obj({ type: oneOf(['inspector.refresh'] as const) }),
+};
+
 const gpuInfo = obj<GpuInfo>({ available: bool, adapter: str(), why: str(), software: optional(str()) });
 
 const toWebview: Parser<ToWebview> = tagged<ToWebview>('type', {
@@ -330,7 +489,8 @@ const toWebview: Parser<ToWebview> = tagged<ToWebview>('type', {
   stop: obj({ type: oneOf(['stop'] as const), runId }),
   settingsSaved: obj({ type: oneOf(['settingsSaved'] as const), scope: oneOf(['workspace', 'user'] as const) }),
   loseDevice: obj({ type: oneOf(['loseDevice'] as const) }),
-});
+  ...inspectorToWebview,
+} as Record<string, Parser<ToWebview>>);
 
 const fromWebview: Parser<FromWebview> = tagged<FromWebview>('type', {
   ready: obj({ type: oneOf(['ready'] as const), version: num(0, 1e6, true), gpu: gpuInfo }),
@@ -338,7 +498,8 @@ const fromWebview: Parser<FromWebview> = tagged<FromWebview>('type', {
   updateSettings: obj({ type: oneOf(['updateSettings'] as const), values: partialFormValues }),
   report: obj({ type: oneOf(['report'] as const), report: trainingReport }),
   log: obj({ type: oneOf(['log'] as const), level: oneOf(['info', 'warn', 'error'] as const), message: str() }),
-});
+  ...inspectorFromWebview,
+} as Record<string, Parser<FromWebview>>);
 
 /** Checks a message the webview received; throws ProtocolError when it is not a ToWebview. */
 export function parseToWebview(v: unknown): ToWebview {
