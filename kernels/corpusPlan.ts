@@ -322,6 +322,12 @@ export interface AssembledCorpus {
   text: string;
   /** The files taken, in order, with the bytes each gave. */
   files: { path: string; bytes: number }[];
+  /**
+   * Where each file's text lies in `text`: `spans[i]` for `files[i]`, UTF-16 offsets [start, end) of the
+   * file's own text (the newline and blank line that joinFileTexts adds after it are outside). Kept
+   * beside `files` rather than in it, so `files` stays the same listing for the CLI and the extension.
+   */
+  spans: { start: number; end: number }[];
   /** Everything left out, before or after reading, sorted by path. */
   skipped: CorpusSkip[];
   bytes: number;
@@ -335,7 +341,9 @@ export function assembleCorpus(plan: CorpusPlan, results: readonly ReadResult[])
   const skipped = [...plan.skipped];
   const texts: string[] = [];
   const files: { path: string; bytes: number }[] = [];
+  const spans: { start: number; end: number }[] = [];
   let bytes = 0;
+  let at = 0;
   plan.read.forEach((f, i) => {
     const r = results[i];
     const decoded = 'bytes' in r ? decodeFileText(r.bytes) : { skip: `unreadable (${r.unreadable})` };
@@ -344,12 +352,14 @@ export function assembleCorpus(plan: CorpusPlan, results: readonly ReadResult[])
       return;
     }
     texts.push(decoded.text);
+    spans.push({ start: at, end: at + decoded.text.length });
+    at += decoded.text.length + (decoded.text.endsWith('\n') ? 0 : 1) + 1; // as joinFileTexts joins them
     const n = (r as { bytes: Uint8Array }).bytes.byteLength;
     files.push({ path: f.path, bytes: n });
     bytes += n;
   });
   skipped.sort((a, b) => comparePaths(a.path, b.path));
-  return { text: joinFileTexts(texts), files, skipped, bytes };
+  return { text: joinFileTexts(texts), files, spans, skipped, bytes };
 }
 
 /** Why a listed file is skipped by its name or by .gitignore, or null to keep it. */
