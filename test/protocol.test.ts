@@ -14,6 +14,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import { DEFAULT_OPTIM } from '../kernels/config';
 import { Rng } from '../kernels/rng';
+import { InspectResult } from '../kernels/inspect/types';
 import { FromWebview, PanelState, ProtocolError, ToWebview, parseFromWebview, parseToWebview } from '../webview/protocol';
 import { Shape, admits, altOf, discriminant, readTypeShape } from './typeShapes';
 
@@ -35,6 +36,20 @@ const evalReport = { kind: 'eval', runId: 2, step: 5, bitsPerChar: 3, bitsPerTok
 const done = { kind: 'done', runId: 2, step: 9, stepsThisRun: 9, seconds: 1.5, stoppedBy: 'abort', valBitsPerChar: null } as const;
 const error = { kind: 'error', runId: 2, step: 9, message: 'the GPU device was lost', deviceLost: true } as const;
 
+// The inspector: 3 tokens, hidden 2, one LSTM layer (h, c, i, f, g, o), top-2.
+const T3 = (...v: number[]) => new Float32Array(v);
+const inspectResult = {
+  cell: 'lstm', hiddenSize: 2, numLayers: 1, tokens: ['a', ' ', '\n'], offsets: new Int32Array([0, 1, 2, 3]),
+  layers: [{ names: ['h', 'c', 'i', 'f', 'g', 'o'], values: ['h', 'c', 'i', 'f', 'g', 'o'].map((_, k) => T3(k, 0.1, 0.2, 0.3, 0.4, -0.5)) }],
+  surprisal: T3(NaN, 2.5, 1), nextProb: T3(0.2, 0.5, NaN), topK: 2, topTokens: ['a', 'b', 'c', 'd', 'e', 'f'], topProbs: T3(0.5, 0.2, 0.4, 0.3, 0.9, 0.05),
+} as const;
+const inspectSource = { uri: 'file:///w/a.ts', label: 'a.ts', languageId: 'typescript', version: 3, start: 10, end: 13, selection: { start: 1, end: 2 } };
+const unit = { layer: 0, quantity: 'c', unit: 1 } as const;
+const match = {
+  path: 'src/a.ts', uri: 'file:///w/src/a.ts', offset: 120, length: 4, line: 7, character: 2, score: 3.5,
+  tokens: ['(', 'x', ')'], matchStart: 1, matchLength: 1, values: T3(0.1, 0.9, 0.2),
+};
+
 const TO_WEBVIEW: ToWebview[] = [
   { type: 'init', version: 1, settings, state },
   { type: 'state', state },
@@ -52,6 +67,20 @@ const TO_WEBVIEW: ToWebview[] = [
   { type: 'stop', runId: 4 },
   { type: 'settingsSaved', scope: 'workspace' },
   { type: 'loseDevice' },
+  { type: 'inspector.status', status: 'noModel', message: 'No model yet' },
+  {
+    type: 'inspector.result', requestId: 7, source: inspectSource, model: { config: { ...state.model!, cell: 'lstm', numLayers: 1, hiddenSize: 2 }, step: 40, tokenizer: 'char' },
+    result: inspectResult as unknown as InspectResult,
+    probes: [{ name: 'bracketDepth', label: 'bracket depth', values: T3(0, 1, 1), best: [{ layer: 0, quantity: 'h', unit: 1, r: 0.93 }] }],
+    notice: '',
+  },
+  { type: 'inspector.result', requestId: 8, source: { ...inspectSource, selection: null }, model: { config: { ...state.model!, cell: 'lstm', numLayers: 1, hiddenSize: 2 }, step: 40, tokenizer: 'bpe' }, result: inspectResult as unknown as InspectResult, probes: [], notice: 'cut' },
+  { type: 'inspector.matchProgress', searchId: 2, doneTokens: 100, totalTokens: 1000 },
+  { type: 'inspector.matchResults', searchId: 2, results: [match], tokensSearched: 1000, seconds: 0.5, cached: true, cancelled: false },
+  { type: 'inspector.saturation', requestId: 3, tokens: 500, layers: [{ layer: 0, gates: [{ name: 'f', left: T3(0.1, 0.2), right: T3(0.5, 0) }] }] },
+  { type: 'inspector.sample', requestId: 4, tokens: ['x', 'y'], probs: T3(0.5, 0.25) },
+  { type: 'inspector.decorated', unit },
+  { type: 'inspector.decorated', unit: null },
 ];
 
 const FROM_WEBVIEW: FromWebview[] = [
@@ -62,10 +91,23 @@ const FROM_WEBVIEW: FromWebview[] = [
   ...[started, progress, evalReport, done, error].map((report) => ({ type: 'report', report }) as const),
   { type: 'report', report: { kind: 'checkpoint', runId: 2, step: 5, model: new Uint8Array(10), optimizer: new Uint8Array(20) } },
   { type: 'log', level: 'warn', message: 'hello' },
+  { type: 'inspector.ready', version: 1 },
+  { type: 'inspector.colorEditor', unit },
+  { type: 'inspector.colorEditor', unit: null },
+  { type: 'inspector.match', searchId: 3, layer: 0, quantity: 'h', units: [1, 5], threshold: 0.3, length: 4 },
+  { type: 'inspector.cancelMatch', searchId: 3 },
+  { type: 'inspector.openMatch', searchId: 3, index: 0 },
+  { type: 'inspector.sample', requestId: 5, prompt: 'function ', temperature: 0.8, length: 200 },
+  { type: 'inspector.corpusSaturation', requestId: 6 },
+  { type: 'inspector.refresh' },
 ];
 
-/** Numeric fields with no bounds by design (losses before the first step, ETAs, times): an out-of-range value there is not malformed. */
-const UNBOUNDED_NUMBERS = new Set(['loss', 'bitsPerChar', 'tokensPerSecond', 'elapsedSeconds', 'fraction', 'etaSeconds', 'time', 'seconds', 'bitsPerToken', 'trainLoss', 'valBpc', 'valBitsPerChar']);
+/**
+ * Numeric fields with no bounds by design (losses before the first step, ETAs, times, match scores) or
+ * whose range takes in the fuzzer's -1 and -1e-3 (a unit's correlation, an activation threshold): an
+ * out-of-range value of the fuzzer's kind is not malformed there.
+ */
+const UNBOUNDED_NUMBERS = new Set(['score', 'r', 'threshold', 'loss', 'bitsPerChar', 'tokensPerSecond', 'elapsedSeconds', 'fraction', 'etaSeconds', 'time', 'seconds', 'bitsPerToken', 'trainLoss', 'valBpc', 'valBitsPerChar']);
 
 /** A different seed per direction, so the two fuzz runs do not make the same choices. */
 const SEEDS = { toWebview: 0x70_57eb, fromWebview: 0xf2_0e57 };
@@ -145,7 +187,7 @@ function setAt(root: unknown, p: Path, value: unknown, remove = false): void {
 }
 
 /** One value of every kind; a field is given each one its type does not admit. */
-const ANY_KIND: unknown[] = ['oops', '', 42, -1, true, null, [], [1, 2], {}, { type: 'ready' }, new Uint8Array(2)];
+const ANY_KIND: unknown[] = ['oops', '', 42, -1, true, null, [], [1, 2], {}, { type: 'ready' }, new Uint8Array(2), new Float32Array(2), new Int32Array(2)];
 
 const wrongValues = (shape: Shape) => ANY_KIND.filter((w) => !admits(shape, w));
 
@@ -222,6 +264,26 @@ describe('webview protocol', function () {
     assert.deepStrictEqual(Object.keys(m).sort(), ['level', 'message', 'type']);
     assert.strictEqual(({} as Record<string, unknown>).polluted, undefined);
     assert.strictEqual(m.polluted, undefined);
+  });
+
+  it('an inspection whose arrays disagree in length is rejected (the webview indexes them without checks)', () => {
+    const good = TO_WEBVIEW.find((m) => m.type === 'inspector.result')!;
+    const bad = (edit: (r: Record<string, unknown>) => void) => {
+      const m = clone(good) as unknown as { result: Record<string, unknown> };
+      edit(m.result);
+      return m;
+    };
+    const cases: [string, unknown][] = [
+      ['offsets', bad((r) => { r.offsets = new Int32Array(3); })],
+      ['a layer quantity', bad((r) => { (r.layers as { values: Float32Array[] }[])[0].values[2] = new Float32Array(5); })],
+      ['names vs values', bad((r) => { (r.layers as { names: string[] }[])[0].names.pop(); })],
+      ['layers', bad((r) => { r.numLayers = 2; })],
+      ['surprisal', bad((r) => { r.surprisal = new Float32Array(4); })],
+      ['nextProb', bad((r) => { r.nextProb = new Float32Array(2); })],
+      ['top tokens', bad((r) => { (r.topTokens as string[]).pop(); })],
+      ['top probabilities', bad((r) => { r.topProbs = new Float32Array(5); })],
+    ];
+    for (const [what, m] of cases) checkRejected(parseToWebview, m, `an inspection with the wrong number of ${what}`);
   });
 
   it('the two fuzz directions use different seeds', () => {

@@ -13,6 +13,8 @@ export type Alt =
   | { kind: 'number' }
   | { kind: 'boolean' }
   | { kind: 'bytes' }
+  | { kind: 'f32' }
+  | { kind: 'i32' }
   | { kind: 'array'; item: Shape }
   | { kind: 'object'; props: Map<string, Prop> };
 
@@ -80,6 +82,8 @@ class ShapeReader {
     if (this.checker.isArrayType(t)) return { kind: 'array', item: this.shape(this.checker.getTypeArguments(t as ts.TypeReference)[0]) };
     const name = t.getSymbol()?.name;
     if (name === 'Uint8Array') return { kind: 'bytes' };
+    if (name === 'Float32Array') return { kind: 'f32' };
+    if (name === 'Int32Array') return { kind: 'i32' };
     if (this.checker.getSignaturesOfType(t, ts.SignatureKind.Call).length) throw new Error(`a function type in a message: ${this.checker.typeToString(t)}`);
     const props = new Map<string, Prop>();
     for (const p of this.checker.getPropertiesOfType(t)) {
@@ -113,6 +117,8 @@ export function admits(shape: Shape, v: unknown): boolean {
       case 'number': return typeof v === 'number';
       case 'boolean': return typeof v === 'boolean';
       case 'bytes': return v instanceof Uint8Array;
+      case 'f32': return v instanceof Float32Array;
+      case 'i32': return v instanceof Int32Array;
       case 'array': return Array.isArray(v) && v.every((x) => admits(a.item, x));
       case 'object':
         return typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)
