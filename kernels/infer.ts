@@ -1,7 +1,8 @@
 // Inference on the CPU: next-token distributions, sampling (temperature, top-k), greedy and beam
 // decoding, and an incremental API: feed tokens one at a time into a state object that can be
 // copied and kept (the completion provider caches states along a document). trace() also returns
-// one layer's activations after each token, for the activation views and `gatescope activations`.
+// one layer's activations after each token, for the activation views and `gatescope activations`,
+// and traceAll() every layer's and the logits after each token in one pass, for the inspector.
 
 import { CellType, ModelConfig, gateCount } from './config';
 import { CpuModel, RecurrentState, copyState, zeroState } from './cpu/model';
@@ -38,6 +39,8 @@ export interface LayerTrace {
   cell: Float32Array | null;
   /** Activated gates, [T*G*H]: row t holds gate 0's H values, then gate 1's, ...; null for the RNN. */
   gates: { names: string[]; values: Float32Array } | null;
+  /** The RNN's pre-activation (W_ih x + b_ih + W_hh h + b_hh, before tanh), [T*H]; null for LSTM and GRU. */
+  pre: Float32Array | null;
 }
 
 /** Longest chunk fed through one forward call when priming from a long context. */
@@ -84,30 +87,85 @@ export class InferenceSession {
    * layer `layer` (0-based) after each of them.
    */
   trace(s: InferenceState, ids: ArrayLike<number>, layer: number): LayerTrace {
-    const { numLayers: L, hiddenSize: H, cell } = this.config;
+    const L = this.config.numLayers;
     check(Number.isInteger(layer) && layer >= 0 && layer < L, `layer must be a whole number from 0 to ${L - 1}, got ${layer}`);
-    const T = ids.length;
-    const GH = cell === 'rnn' ? 0 : gateCount(cell) * H;
-    const out: LayerTrace = {
-      hidden: new Float32Array(T * H),
-      cell: cell === 'lstm' ? new Float32Array(T * H) : null,
-      gates: cell === 'rnn' ? null : { names: [...GATE_NAMES[cell]], values: new Float32Array(T * GH) },
-    };
-    for (let i = 0; i < T; i += PRIME_CHUNK) {
-      const n = Math.min(PRIME_CHUNK, T - i);
-      for (let k = 0; k < n; k++) this.scratch[k] = ids[i + k];
-      this.run(s, this.scratch.subarray(0, n));
-      const a = this.model.lastLayerActivations(layer);
-      out.hidden.set(a.hidden, i * H);
-      if (out.cell) out.cell.set(a.cell!, i * H);
-      if (out.gates) out.gates.values.set(a.gates!, i * GH);
+    const out = this.emptyTrace(ids.length);
+    for (let i = 0; i < ids.length; i += PRIME_CHUNK) {
+      const n = this.runChunk(s, ids, i, true);
+      this.copyLayer(out, layer, i, n);
     }
     return out;
   }
 
-  private run(s: InferenceState, ids: Int32Array): Float32Array {
+  /**
+   * Feeds tokens like feedMany (the state advances the same way) and returns, in the same single
+   * pass, every layer's activations after each token (each layer exactly as trace() gives it) and
+   * the logits after each token, [T*V] (row t: the distribution of token t+1 before softmax).
+   */
+  traceAll(s: InferenceState, ids: ArrayLike<number>): { layers: LayerTrace[]; logits: Float32Array } {
+    const { numLayers: L, vocabSize: V } = this.config;
+    const T = ids.length;
+    const layers = Array.from({ length: L }, () => this.emptyTrace(T));
+    const logits = new Float32Array(T * V);
+    for (let i = 0; i < T; i += PRIME_CHUNK) {
+      const n = this.runChunk(s, ids, i, false);
+      for (let l = 0; l < L; l++) this.copyLayer(layers[l], l, i, n);
+      logits.set(this.lastLogits.subarray(0, n * V), i * V);
+    }
+    return { layers, logits };
+  }
+
+  private lastLogits: Float32Array = new Float32Array(0);
+
+  private emptyTrace(T: number): LayerTrace {
+    const { hiddenSize: H, cell } = this.config;
+    return {
+      hidden: new Float32Array(T * H),
+      cell: cell === 'lstm' ? new Float32Array(T * H) : null,
+      gates: cell === 'rnn' ? null : { names: [...GATE_NAMES[cell]], values: new Float32Array(T * gateCount(cell) * H) },
+      pre: cell === 'rnn' ? new Float32Array(T * H) : null,
+    };
+  }
+
+  /** Runs ids[i, i+n) (n: at most one chunk) as one forward; returns n. Unless lastOnly, lastLogits then holds all n rows of logits. */
+  private runChunk(s: InferenceState, ids: ArrayLike<number>, i: number, lastOnly: boolean): number {
+    const n = Math.min(PRIME_CHUNK, ids.length - i);
+    for (let k = 0; k < n; k++) this.scratch[k] = ids[i + k];
+    const chunk = this.scratch.subarray(0, n);
+    if (lastOnly) {
+      this.run(s, chunk);
+      return n;
+    }
+    const V = this.config.vocabSize;
+    this.checkIds(chunk);
+    this.lastLogits = this.model.forward(chunk, n, 1, s.inner, { train: false }) as Float32Array;
+    if (!s.logits) s.logits = new Float32Array(V);
+    s.logits.set(this.lastLogits.subarray((n - 1) * V, n * V));
+    s.position += n;
+    return n;
+  }
+
+  /** Copies layer `layer`'s activations of the last forward (n tokens) into `out` at token i. */
+  private copyLayer(out: LayerTrace, layer: number, i: number, n: number): void {
+    const H = this.config.hiddenSize;
+    const a = this.model.lastLayerActivations(layer);
+    out.hidden.set(a.hidden.subarray(0, n * H), i * H);
+    if (out.cell) out.cell.set(a.cell!.subarray(0, n * H), i * H);
+    if (out.gates) {
+      const GH = out.gates.names.length * H;
+      out.gates.values.set(a.gates!.subarray(0, n * GH), i * GH);
+    }
+    if (out.pre) out.pre.set(a.pre!.subarray(0, n * H), i * H);
+  }
+
+  private checkIds(ids: Int32Array): void {
     const V = this.config.vocabSize;
     for (const id of ids) check(Number.isInteger(id) && id >= 0 && id < V, `token id ${id} is outside the vocabulary (size ${V})`);
+  }
+
+  private run(s: InferenceState, ids: Int32Array): Float32Array {
+    const V = this.config.vocabSize;
+    this.checkIds(ids);
     const out = this.model.forward(ids, ids.length, 1, s.inner, { train: false, lastOnly: true });
     if (!s.logits) s.logits = new Float32Array(V);
     for (let j = 0; j < V; j++) s.logits[j] = out[j];

@@ -107,6 +107,8 @@ export interface LayerActivations {
   hidden: Vec;
   cell: Vec | null;
   gates: Vec | null;
+  /** The RNN's pre-activation W_ih·x + b_ih + W_hh·h + b_hh [T*B, H] (a new array); null for LSTM and GRU. */
+  pre: Vec | null;
 }
 
 export interface ForwardOptions {
@@ -263,7 +265,8 @@ export class CpuModel {
   /**
    * One layer's activations in the last forward, as views into the model's buffers (valid until the
    * next call; do not write to them): h and c after each step [T*B, H], and the activated gates
-   * [T*B, G*H] (null for the RNN).
+   * [T*B, G*H] (null for the RNN), and for the RNN its pre-activation (the argument of tanh, summed
+   * here from the two projections the forward kept).
    */
   lastLayerActivations(layer: number): LayerActivations {
     const ws = this.lastWindow;
@@ -271,12 +274,18 @@ export class CpuModel {
     if (!(Number.isInteger(layer) && layer >= 0 && layer < this.config.numLayers)) throw new Error(`layer ${layer} does not exist`);
     const lc = ws.layers[layer];
     const carried = ws.B * this.config.hiddenSize; // h_0 (c_0), the state before the window
+    let pre: Vec | null = null;
+    if (this.config.cell === 'rnn') {
+      pre = alloc(this.dtype, lc.xp.length);
+      for (let k = 0; k < pre.length; k++) pre[k] = lc.xp[k] + lc.hp[k];
+    }
     return {
       T: ws.T,
       B: ws.B,
       hidden: lc.hs.subarray(carried),
       cell: lc.cs ? lc.cs.subarray(carried) : null,
       gates: this.config.cell === 'rnn' ? null : lc.gates,
+      pre,
     };
   }
 
