@@ -1,7 +1,7 @@
-// GateScope's entry point: registers the commands, the panel, the status bar item and the inline
-// completion provider, and returns the API other extensions use (extension/api.ts). It activates when
-// start-up has finished (so completions work after a restart without opening the panel), when the
-// GateScope view opens, or when one of its commands runs; activation reads no model, only whether one
+// GateScope's entry point: registers the commands, the panel, the inspector (extension/
+// inspectorController.ts), the status bar item and the inline completion provider, and returns the API other extensions use (extension/api.ts). It activates when
+// start-up has finished (so completions work after a restart without opening the panel), when a
+// GateScope view (Training or Inspector) opens, or when one of its commands runs; activation reads no model, only whether one
 // exists (for the "has a model" context key that shows Resume, Export and Reset).
 
 import * as vscode from 'vscode';
@@ -9,6 +9,8 @@ import { GateScopeError } from '../kernels/errors';
 import { API_VERSION, GateScopeApi } from './api';
 import { GateScopeCompletions } from './completions';
 import { ModelInference } from './inference';
+import { InspectorController } from './inspectorController';
+import { InspectorHosts } from './inspectorView';
 import { registerModelCommands } from './modelCommands';
 import { ModelStore } from './store';
 import { TrainingRuns } from './trainingRuns';
@@ -55,6 +57,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
   command('gatescope.showPanel', async () => {
     await vscode.commands.executeCommand('gatescope.panel.focus');
   });
+  const inspector = new InspectorController({ extensionUri: context.extensionUri, store, log, onDidReport: ctl.onDidReport });
+  context.subscriptions.push(inspector, vscode.window.registerWebviewViewProvider(InspectorHosts.viewType, inspector.hosts));
+  command('gatescope.openInspector', async () => inspector.openToTheSide());
+  command('gatescope.clearUnitColoring', async () => inspector.clearColouring());
   command('gatescope.toggleCompletions', async () => {
     const cfg = vscode.workspace.getConfiguration('gatescope');
     const on = !cfg.get<boolean>('completions.enabled', false);
@@ -70,6 +76,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
     context.subscriptions.push(
       vscode.commands.registerCommand('gatescope.test.loseGpuDevice', () => ctl.bridge.post({ type: 'loseDevice' })),
       vscode.commands.registerCommand('gatescope.test.panelState', () => ({ state: ctl.bridge.state, gpu: ctl.bridge.panel.gpu })),
+      vscode.commands.registerCommand('gatescope.test.inspectorDecorations', () => inspector.testDecorations()),
+      vscode.commands.registerCommand('gatescope.test.inspectorState', () => inspector.testState()),
     );
   }
 
