@@ -2,7 +2,7 @@
 // and PyTorch (Debian's, with OpenBLAS; 1 and 2 threads), all in one run on the same models, each
 // reported as a ratio to ours; then the learning comparison against PyTorch on the npm corpus.
 //
-//   npm run bench [-- --json] [--sections speed,infer,learn] [--seconds S] [--learn-seconds S]
+//   npm run bench [-- --json] [--sections speed,infer,learn,inspect] [--seconds S] [--learn-seconds S]
 //                    [--only lstm|gru] [--no-tfjs] [--no-torch]
 //   npm run bench -- --backend webgpu [--only lstm|gru] [--seconds S] [--tfjs-steps N] [--no-tfjs]
 
@@ -14,12 +14,14 @@ import { createNodeGpuContext } from '../kernels/node/webgpu';
 import { benchTfjsInfer, benchTfjsTrain, tfjsInfo } from './tfjs';
 import { benchTorch, torchAvailable, torchInfo } from './torch';
 import { LearnResult, runLearning } from './learn';
+import { InspectBenchResult, benchInspect, inspectBenchLines } from './inspectBench';
 
 interface Report {
   machine: { cpus: number; node: string };
   train: TrainRow[];
   infer: InferRow[];
   learning?: LearnResult;
+  inspect?: InspectBenchResult;
   notes: string[];
 }
 
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   });
   if (o.backend === 'webgpu') return benchWebGpu(o);
   if (o.backend !== undefined && o.backend !== 'cpu') throw new Error(`--backend must be cpu or webgpu, got ${o.backend}`);
-  const sections = new Set((o.sections ?? 'speed,infer,learn').split(','));
+  const sections = new Set((o.sections ?? 'speed,infer,learn,inspect').split(','));
   const seconds = Number(o.seconds ?? 3);
   const learnSeconds = Number(o['learn-seconds'] ?? 180);
   const configs = BENCH_CONFIGS.filter((c) => !o.only || c.cell === o.only);
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     if (!torch.ok) log(`learning comparison without PyTorch: ${torch.why}`);
     report.learning = await runLearning(learnSeconds, log);
   }
+  if (sections.has('inspect')) report.inspect = await benchInspect(log);
 
   if (o.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
@@ -174,6 +177,7 @@ function printTables(r: Report, configs: BenchConfig[]): void {
     if ('error' in l.pytorch) out.push(`  PyTorch: ${l.pytorch.error}`);
     else out.push(`  PyTorch:   ${l.steps} steps in ${l.pytorch.seconds.toFixed(0)} s → validation ${l.pytorch.valBitsPerChar.toFixed(4)} bits/char   (GateScope ÷ PyTorch = ${l.ratio!.toFixed(3)})`);
   }
+  if (r.inspect) out.push(...inspectBenchLines(r.inspect));
   process.stdout.write(out.join('\n') + '\n');
 }
 
