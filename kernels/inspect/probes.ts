@@ -51,56 +51,58 @@ export function textProperties(text: string, plan: Pick<InspectionPlan, 'start'>
   const T = offsets.length - 1;
   const style = opts.comments ?? commentStyle(text);
   const out = Object.fromEntries(PROBE_NAMES.map((n) => [n, new Float32Array(T)])) as Record<ProbeName, Float32Array>;
-  // Lexer state, advanced one UTF-16 unit at a time.
+  // Lexer state, advanced one UTF-16 unit at a time. A comment opens at its first character (so
+  // "/" of "//" is in it) and closes after its last ("*/", the newline of a line comment is not in
+  // it); a string opens at its opening quote and closes at the closing one (which is not in it).
   let mode = 'code' as 'code' | 'line' | 'block' | 'string';
   let quote = 0;
+  let escaped = false; // in a string, after a backslash
+  let opening = false; // in a block comment, at the "*" of "/*"
+  let star = false; // in a block comment, after a "*" that can close it
   let depth = 0;
   let column = 0;
   let identStarts = 0; // identifier starts seen so far (the count before and after a token tells)
+  let lineStart = 0, lineAt = -1, lineIndent = 0;
   const step = (i: number) => {
     const ch = text.charCodeAt(i);
-    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : -1;
-    const prev = i > 0 ? text.charCodeAt(i - 1) : -1;
-    let skip = 0;
     if (mode === 'code') {
+      const next = i + 1 < text.length ? text.charCodeAt(i + 1) : -1;
       if (style === 'c' && ch === SLASH && next === SLASH) mode = 'line';
-      else if (style === 'c' && ch === SLASH && next === STAR) { mode = 'block'; skip = 1; }
+      else if (style === 'c' && ch === SLASH && next === STAR) { mode = 'block'; opening = true; star = false; }
       else if (style === 'hash' && ch === HASH) mode = 'line';
-      else if (ch === 39 || ch === 34 || ch === 96) { mode = 'string'; quote = ch; }
+      else if (ch === 39 || ch === 34 || ch === 96) { mode = 'string'; quote = ch; escaped = false; }
       else if (ch === 40 || ch === 91 || ch === 123) depth++;
       else if (ch === 41 || ch === 93 || ch === 125) depth = Math.max(0, depth - 1);
-      else if (isIdentStart(ch) && !isIdentPart(prev)) identStarts++;
+      else if (isIdentStart(ch) && !isIdentPart(i > 0 ? text.charCodeAt(i - 1) : -1)) identStarts++;
     } else if (mode === 'line') {
       if (ch === NL) mode = 'code';
     } else if (mode === 'block') {
-      if (ch === STAR && next === SLASH) { mode = 'code'; skip = 1; }
-    } else {
-      if (ch === BACKSLASH) skip = 1;
-      else if (ch === quote || (ch === NL && quote !== 96)) mode = 'code';
+      if (opening) opening = false;
+      else if (star && ch === SLASH) mode = 'code';
+      else star = ch === STAR;
+    } else if (escaped) {
+      escaped = false;
+    } else if (ch === BACKSLASH) {
+      escaped = true;
+    } else if (ch === quote || (ch === NL && quote !== 96)) {
+      mode = 'code';
     }
-    if (ch === NL) column = 0;
-    else column = ch === TABC ? (Math.floor(column / TAB) + 1) * TAB : column + 1;
-    for (let k = 0; k < skip && i + 1 + k < text.length; k++) {
-      const c2 = text.charCodeAt(i + 1 + k);
-      column = c2 === NL ? 0 : c2 === TABC ? (Math.floor(column / TAB) + 1) * TAB : column + 1;
-    }
-    return 1 + skip;
+    if (ch === NL) lineStart = i + 1;
+    column = ch === NL ? 0 : ch === TABC ? (Math.floor(column / TAB) + 1) * TAB : column + 1;
   };
 
   let i = 0;
-  let lineAt = -1, lineIndent = 0;
   const advanceTo = (target: number) => {
-    while (i < target) i += step(i);
+    for (; i < target; i++) step(i);
   };
   for (let t = 0; t < T; t++) {
     const a = plan.start + offsets[t];
     const b = plan.start + offsets[t + 1];
     advanceTo(a);
-    out.column[t] = i > a ? column - 1 : column; // a skipped pair ends inside; rare, close enough
-    const ls = text.lastIndexOf('\n', a - 1) + 1;
-    if (ls !== lineAt) {
-      lineAt = ls;
-      lineIndent = indentOf(text, ls);
+    out.column[t] = column;
+    if (lineStart !== lineAt) {
+      lineAt = lineStart;
+      lineIndent = indentOf(text, lineStart);
     }
     out.indent[t] = lineIndent;
     const before = identStarts;
@@ -138,19 +140,14 @@ export function probeWindow(text: string, plan: Pick<InspectionPlan, 'start'>, r
   }));
 }
 
-/** Pearson r of each of H columns of x [T*H] with each centred property; 0 when either is constant. */
+/**
+ * Pearson r of each of H columns of x [T*H] with each centred property; 0 when either is constant.
+ * (Means are float64 sums of float32 values, exact for any T the inspector sees, so a constant
+ * column centres to exact zeros.)
+ */
 export function pearsonColumns(x: Float32Array, T: number, H: number, props: { c: Float64Array; ss: number }[]): Float64Array[] {
   const mean = new Float64Array(H);
-  const min = new Float64Array(H).fill(Infinity);
-  const max = new Float64Array(H).fill(-Infinity);
-  for (let t = 0; t < T; t++) {
-    for (let j = 0; j < H; j++) {
-      const v = x[t * H + j];
-      mean[j] += v;
-      if (v < min[j]) min[j] = v;
-      if (v > max[j]) max[j] = v;
-    }
-  }
+  for (let t = 0; t < T; t++) for (let j = 0; j < H; j++) mean[j] += x[t * H + j];
   for (let j = 0; j < H; j++) mean[j] /= T;
   const ss = new Float64Array(H);
   const cov = props.map(() => new Float64Array(H));
@@ -164,26 +161,20 @@ export function pearsonColumns(x: Float32Array, T: number, H: number, props: { c
   return props.map((prop, p) => {
     const r = new Float64Array(H);
     for (let j = 0; j < H; j++) {
-      if (!(max[j] > min[j]) || prop.ss === 0) continue;
-      const v = cov[p][j] / Math.sqrt(ss[j] * prop.ss);
-      r[j] = Number.isFinite(v) ? Math.max(-1, Math.min(1, v)) : 0;
+      if (ss[j] === 0 || prop.ss === 0) continue;
+      r[j] = Math.max(-1, Math.min(1, cov[p][j] / Math.sqrt(ss[j] * prop.ss)));
     }
     return r;
   });
 }
 
-/** A property minus its mean, and its sum of squares (0 when it is constant, to the last bit). */
+/** A property minus its mean, and its sum of squares (0 when it is constant). */
 function centre(v: Float32Array): { c: Float64Array; ss: number } {
   const T = v.length;
-  let mean = 0, min = Infinity, max = -Infinity;
-  for (let t = 0; t < T; t++) {
-    mean += v[t];
-    min = Math.min(min, v[t]);
-    max = Math.max(max, v[t]);
-  }
+  let mean = 0;
+  for (let t = 0; t < T; t++) mean += v[t];
   mean /= T || 1;
   const c = new Float64Array(T);
-  if (!(max > min)) return { c, ss: 0 };
   let ss = 0;
   for (let t = 0; t < T; t++) {
     c[t] = v[t] - mean;
