@@ -1,40 +1,13 @@
-// Colouring the editor by one unit: which colour each token of the visible range gets. VS Code needs one
-// TextEditorDecorationType per background colour, so values are quantised into a fixed number of
-// buckets over the colour scale's domain (the panel's scale, kernels/inspect/colorScale.ts: symmetric
-// [-clip, clip] for the signed quantities, [0, clip] = [0, 1] for the sigmoid gates), each bucket drawn in the colour of its
-// centre. An odd bucket count gives the diverging scale a neutral middle bucket that holds 0. Pure: no
-// vscode or Node imports, so it is tested in plain Node (test/decorationBuckets.test.ts).
+// Colouring the editor by one unit: which tokens of the visible range are coloured, and with which of
+// the colour scale's colours. VS Code needs one TextEditorDecorationType per background colour, so
+// tokens are grouped by colour: the bucket of a value is its index in the panel's colour table
+// (kernels/inspect/colorScale.ts rgbaTable: 257 diverging steps, 256 sequential), so each token gets
+// exactly the colour its heatmap cell has, and there are at most as many decoration types as table
+// entries (in practice far fewer: only the colours present are created). The worker computes the
+// buckets with the scale; this file only decides which tokens show. Pure: no vscode or Node imports,
+// so it is tested in plain Node (test/decorationsBuckets.test.ts).
 
-/** Buckets per scale: enough that neighbouring colours are hard to tell apart, few enough to keep as decoration types. */
-export const BUCKETS = 25;
-
-export interface BucketScale {
-  kind: 'diverging' | 'sequential';
-  /** Diverging: the domain is [-clip, clip]; sequential: [0, clip]. Values beyond take the end colours. */
-  clip: number;
-}
-
-/** The scale's domain [lo, hi]. */
-export function domainOf(scale: BucketScale): [number, number] {
-  const c = scale.clip > 0 && Number.isFinite(scale.clip) ? scale.clip : 1;
-  return scale.kind === 'sequential' ? [0, c] : [-c, c];
-}
-
-/** The bucket of value v: 0 .. n-1, values outside the domain in the end buckets; NaN is -1 (no colour). */
-export function bucketIndex(v: number, scale: BucketScale, n = BUCKETS): number {
-  if (Number.isNaN(v)) return -1;
-  const [lo, hi] = domainOf(scale);
-  const b = Math.floor(((v - lo) / (hi - lo)) * n);
-  return b < 0 ? 0 : b >= n ? n - 1 : b;
-}
-
-/** The value at the centre of bucket b (its colour is the scale's colour there). */
-export function bucketCentre(b: number, scale: BucketScale, n = BUCKETS): number {
-  const [lo, hi] = domainOf(scale);
-  return lo + ((b + 0.5) / n) * (hi - lo);
-}
-
-/** One token to colour: its range as UTF-16 offsets in the document and its value. */
+/** One token to colour: its range as UTF-16 offsets in the document, its value and its colour's index. */
 export interface ColouredToken {
   start: number;
   end: number;
@@ -45,21 +18,18 @@ export interface ColouredToken {
 /**
  * The tokens of a window that overlap the visible range [visibleStart, visibleEnd), with their buckets.
  * `offsets` are the window's token boundaries ([T+1], relative to the window), `windowStart` the
- * window's offset in the document, `values` the unit's value at each token ([T]). Empty tokens and
- * NaN values are left out.
+ * window's offset in the document, `values` the unit's value at each token and `buckets` its colour's
+ * index ([T] each; -1: no colour, NaN). Empty tokens and tokens without a colour are left out.
  */
 export function colourTokens(
-  offsets: ArrayLike<number>, windowStart: number, values: ArrayLike<number>, scale: BucketScale,
-  visibleStart: number, visibleEnd: number, n = BUCKETS,
+  offsets: ArrayLike<number>, windowStart: number, values: ArrayLike<number>, buckets: ArrayLike<number>,
+  visibleStart: number, visibleEnd: number,
 ): ColouredToken[] {
   const out: ColouredToken[] = [];
-  const T = values.length;
-  for (let t = 0; t < T; t++) {
+  for (let t = 0; t < values.length; t++) {
     const start = windowStart + offsets[t], end = windowStart + offsets[t + 1];
-    if (end <= start || end <= visibleStart || start >= visibleEnd) continue;
-    const bucket = bucketIndex(values[t], scale, n);
-    if (bucket < 0) continue;
-    out.push({ start, end, value: values[t], bucket });
+    if (end <= start || end <= visibleStart || start >= visibleEnd || buckets[t] < 0) continue;
+    out.push({ start, end, value: values[t], bucket: buckets[t] });
   }
   return out;
 }
@@ -73,4 +43,12 @@ export function groupByBucket(tokens: readonly ColouredToken[]): Map<number, Col
     else groups.set(t.bucket, [t]);
   }
   return new Map([...groups].sort((a, b) => a[0] - b[0]));
+}
+
+/** The CSS colour of each entry of a packed colour table (little-endian 0xAABBGGRR, as rgbaTable packs it). */
+export function paletteOf(table: ArrayLike<number>, css: (rgb: [number, number, number]) => string): string[] {
+  return Array.from({ length: table.length }, (_, k) => {
+    const x = table[k];
+    return css([x & 255, (x >>> 8) & 255, (x >>> 16) & 255]);
+  });
 }

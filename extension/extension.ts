@@ -71,13 +71,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
 
   await ctl.init();
 
-  // For the in-VS-Code tests only: destroys the panel's GPU device mid-training; reads what the panel shows.
+  // For the in-VS-Code tests only: destroys the panel's GPU device mid-training; reads what the panel and
+  // the inspector show; posts malformed messages to the inspector's pages.
   if (context.extensionMode === vscode.ExtensionMode.Test) {
     context.subscriptions.push(
       vscode.commands.registerCommand('gatescope.test.loseGpuDevice', () => ctl.bridge.post({ type: 'loseDevice' })),
       vscode.commands.registerCommand('gatescope.test.panelState', () => ({ state: ctl.bridge.state, gpu: ctl.bridge.panel.gpu })),
       vscode.commands.registerCommand('gatescope.test.inspectorDecorations', () => inspector.testDecorations()),
       vscode.commands.registerCommand('gatescope.test.inspectorState', () => inspector.testState()),
+      vscode.commands.registerCommand('gatescope.test.inspectorPostMalformed', (n: number) => inspector.testPostMalformed(n)),
     );
   }
 

@@ -10,7 +10,7 @@ import { checkpointTokenizer, decodeCheckpoint } from '../kernels/checkpoint';
 import { ModelConfig } from '../kernels/config';
 import { GateScopeError, check } from '../kernels/errors';
 import { InferenceSession } from '../kernels/infer';
-import { scaleFor, unitCss } from '../kernels/inspect/colorScale';
+import { rgbaTable, scaleFor, unitCss } from '../kernels/inspect/colorScale';
 import { CorpusActivations, matchUnits } from '../kernels/inspect/match';
 import { probeWindow } from '../kernels/inspect/probes';
 import { gateSaturation } from '../kernels/inspect/saturation';
@@ -19,7 +19,7 @@ import { InspectLayer, QuantityName } from '../kernels/inspect/types';
 import { planInspection } from '../kernels/inspect/window';
 import { Rng } from '../kernels/rng';
 import { Tokenizer } from '../kernels/tokenizer';
-import { bucketCentre } from './decorationBuckets';
+import { paletteOf } from './decorationBuckets';
 import { ActivationCache, DEFAULT_CACHE_BYTES } from './inspectCache';
 import { EditorView, FromInspectWorker, ToInspectWorker } from './inspectWorkerProtocol';
 
@@ -89,8 +89,8 @@ export class InspectEngine {
 
   /**
    * One unit's value at each token of the visible range's window (planned with no selection, as
-   * `gatescope inspect --visible` plans it), the scale the panel uses for that quantity over the same
-   * window, and the colour at the centre of each of `buckets` buckets.
+   * `gatescope inspect --visible` plans it) and its colour on the scale the panel uses for that quantity
+   * over the same window: the index of each token's colour in the scale's table, and the table's colours.
    */
   unitValues(req: Req<'unitValues'>): Reply<'unitValues'> {
     const t0 = performance.now();
@@ -106,10 +106,12 @@ export class InspectEngine {
     const values = new Float32Array(T);
     for (let t = 0; t < T; t++) values[t] = all[t * H + unit];
     const scale = scaleFor(quantity, all);
-    const palette = Array.from({ length: req.buckets }, (_, b) => unitCss(scale.rgb(bucketCentre(b, scale, req.buckets)), req.alpha));
+    const { table, index } = rgbaTable(scale);
+    const buckets = Int16Array.from(values, (v) => index(v));
+    const palette = paletteOf(table, (rgb) => unitCss(rgb, req.alpha));
     return {
-      type: 'unitValues', id: req.id, windowStart: plan.start, offsets: Int32Array.from(result.offsets), values,
-      scale: { kind: scale.kind, clip: scale.clip }, palette, ms: performance.now() - t0,
+      type: 'unitValues', id: req.id, windowStart: plan.start, offsets: Int32Array.from(result.offsets), values, buckets, palette,
+      ms: performance.now() - t0,
     };
   }
 

@@ -27,8 +27,8 @@ export type ToInspectWorker =
   /** Use this model from now on (bytes of a checkpoint the host's ModelStore has checked). */
   | { type: 'model'; key: string; bytes: Uint8Array }
   | { type: 'inspect'; id: number; modelKey: string; text: string; view: EditorView }
-  /** One unit's values over the tokens of the visible range, with the colours of the decoration buckets. */
-  | { type: 'unitValues'; id: number; modelKey: string; text: string; view: EditorView; unit: UnitRef; buckets: number; alpha: number }
+  /** One unit's values over the tokens of the visible range, with their colours (at this opacity) on the panel's scale. */
+  | { type: 'unitValues'; id: number; modelKey: string; text: string; view: EditorView; unit: UnitRef; alpha: number }
   | { type: 'match'; id: number; modelKey: string; corpusKey: string; corpus: CorpusSource; layer: number; quantity: QuantityName; units: number[]; threshold: number; length: number }
   | { type: 'cancel'; id: number }
   | { type: 'saturation'; id: number; modelKey: string; corpusKey: string; corpus: CorpusSource }
@@ -36,7 +36,8 @@ export type ToInspectWorker =
 
 export type FromInspectWorker =
   | { type: 'inspected'; id: number; plan: InspectPlan; result: InspectResult; probes: ProbeResult[]; ms: number }
-  | { type: 'unitValues'; id: number; windowStart: number; offsets: Int32Array; values: Float32Array; scale: { kind: 'diverging' | 'sequential'; clip: number }; palette: string[]; ms: number }
+  /** values[t], and buckets[t]: the index in `palette` (the scale's colour table) of token t's colour, -1 for none. */
+  | { type: 'unitValues'; id: number; windowStart: number; offsets: Int32Array; values: Float32Array; buckets: Int16Array; palette: string[]; ms: number }
   | { type: 'matchProgress'; id: number; doneTokens: number; totalTokens: number }
   | { type: 'matched'; id: number; results: MatchResult[]; tokensSearched: number; seconds: number; cached: boolean; cancelled: boolean }
   | { type: 'saturation'; id: number; tokens: number; layers: SaturationLayer[] }
@@ -54,7 +55,7 @@ export function transferList(msg: FromInspectWorker): ArrayBuffer[] {
       for (const p of msg.probes) arrays.push(p.values);
       break;
     case 'unitValues':
-      arrays.push(msg.offsets, msg.values);
+      arrays.push(msg.offsets, msg.values, msg.buckets);
       break;
     case 'matched':
       for (const r of msg.results) arrays.push(r.values);

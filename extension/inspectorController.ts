@@ -16,7 +16,7 @@ import { CorpusSource } from '../kernels/inspect/match';
 import { MatchResult, UnitRef } from '../kernels/inspect/types';
 import { InspectModel, InspectorFromWebview, InspectorStatus, InspectorToWebview } from '../webview/protocol';
 import { CollectedCorpus, collectWorkspaceCorpus } from './corpus';
-import { BUCKETS, colourTokens } from './decorationBuckets';
+import { colourTokens } from './decorationBuckets';
 import { AppliedDecorations, UnitDecorations } from './decorations';
 import { InspectorHosts } from './inspectorView';
 import { EditorView } from './inspectWorkerProtocol';
@@ -99,6 +99,8 @@ export class InspectorController implements vscode.Disposable {
   private lastMatch: Extract<InspectorToWebview, { type: 'inspector.matchResults' }> | null = null;
   private lastSaturation: Extract<InspectorToWebview, { type: 'inspector.saturation' }> | null = null;
   private timings = { workerMs: 0, roundTripMs: 0, decorateMs: 0 };
+  /** The editor snapshot of the last inspection submitted. */
+  private lastRequest: EditorSnapshot | null = null;
 
   /** The running match: its page id, its worker request, and how to stop reading the workspace. */
   private search: { searchId: number; workerId: number | null; cancel: vscode.CancellationTokenSource } | null = null;
@@ -121,7 +123,7 @@ export class InspectorController implements vscode.Disposable {
         const t0 = performance.now();
         const model = await this.currentModel();
         if (!model) throw new InspectWorkerError(NO_MODEL_MESSAGE, false);
-        const reply = await this.client.request({ type: 'unitValues', text: job.snap.text, view: job.snap.view, unit: job.unit, buckets: BUCKETS, alpha: DECORATION_ALPHA }).answer;
+        const reply = await this.client.request({ type: 'unitValues', text: job.snap.text, view: job.snap.view, unit: job.unit, alpha: DECORATION_ALPHA }).answer;
         return { job, reply, ms: performance.now() - t0 };
       },
       (r) => this.applyColouring(r.job, r.reply, r.ms),
@@ -171,25 +173,45 @@ export class InspectorController implements vscode.Disposable {
     return this.decorations.last;
   }
 
-  /** For the in-VS-Code tests: what the inspector shows and how long it took. */
+  /**
+   * For the in-VS-Code tests: what the inspector shows, the request of the last inspection, a summary
+   * of its result with the time the worker took, the latest match, and the malformed messages dropped.
+   */
   testState(): unknown {
     const r = this.lastResult;
+    const m = this.lastMatch;
     return {
-      status: { status: this.lastStatus.status, message: this.lastStatus.message },
-      result: r && {
-        requestId: r.requestId, source: r.source, notice: r.notice, step: r.model.step, tokens: r.result.tokens.length,
-        numLayers: r.result.numLayers, hiddenSize: r.result.hiddenSize, cell: r.result.cell,
+      status: this.lastStatus.status,
+      message: this.lastStatus.message,
+      lastRequest: this.lastRequest && { uri: this.lastRequest.uri, ...this.lastRequest.view },
+      lastResult: r && {
+        requestId: r.requestId, uri: r.source.uri, version: r.source.version, start: r.source.start, end: r.source.end,
+        tokens: r.result.tokens.length, step: r.model.step, hiddenSize: r.result.hiddenSize, notice: r.notice,
+        workerMs: this.timings.workerMs, roundTripMs: this.timings.roundTripMs,
       },
-      match: this.lastMatch && {
-        searchId: this.lastMatch.searchId, tokensSearched: this.lastMatch.tokensSearched, seconds: this.lastMatch.seconds,
-        cached: this.lastMatch.cached, cancelled: this.lastMatch.cancelled,
-        results: this.lastMatch.results.map((m) => ({ path: m.path, uri: m.uri, offset: m.offset, length: m.length, line: m.line, character: m.character, score: m.score })),
+      lastMatch: m && {
+        searchId: m.searchId, tokensSearched: m.tokensSearched, seconds: m.seconds, cached: m.cached,
+        results: m.results.map((x) => ({ path: x.path, uri: x.uri, offset: x.offset, length: x.length, line: x.line, character: x.character, score: x.score })),
       },
-      colouring: this.colourUnit,
-      timings: { ...this.timings },
+      colouring: this.colourUnit && { ...this.colourUnit, decorateMs: this.timings.decorateMs },
       droppedInspections: this.inspections.dropped,
-      workerStarted: this.client.started,
+      malformedDropped: this.hosts.malformedDropped,
     };
+  }
+
+  /** For the in-VS-Code tests: posts n malformed inspector messages to the pages (which must drop them); how many were posted. */
+  testPostMalformed(n: number): Promise<number> {
+    const bad: unknown[] = [
+      null, 42, 'inspector.result', [], { type: 'inspector.nothing' }, { type: 'inspector.status', status: 'bogus', message: 'x' },
+      { type: 'inspector.result', requestId: -1 },
+      { type: 'inspector.sample', requestId: 1, tokens: ['a'], probs: [0.5] },
+      { type: 'inspector.matchResults', searchId: 1, results: 'none', tokensSearched: 0, seconds: 0, cached: false, cancelled: false },
+      { type: 'inspector.matchProgress', searchId: 1, doneTokens: -5, totalTokens: 1 },
+      { type: 'inspector.decorated', unit: { layer: -1, quantity: 'h', unit: 0 } },
+      { type: 'inspector.saturation', requestId: 1, tokens: 3, layers: [{ layer: 0, gates: [{ name: 'q', left: new Float32Array(1), right: new Float32Array(1) }] }] },
+      { type: 'inspector.result', requestId: 1, source: {}, model: {}, result: { tokens: ['a'], offsets: [0, 1] }, probes: [], notice: '' },
+    ];
+    return this.hosts.postUnchecked(Array.from({ length: Math.max(0, Math.floor(n)) }, (_, i) => bad[i % bad.length]));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -217,6 +239,10 @@ export class InspectorController implements vscode.Disposable {
 
   private inspectNow(): void {
     clearTimeout(this.followTimer);
+    if (!this.store.exists()) {
+      this.setStatus('noModel', NO_MODEL_MESSAGE);
+      return;
+    }
     const snap = this.snapshot(this.editor);
     if (!snap) {
       this.setStatus('idle', 'Open a file to inspect it: the inspector follows the active editor.');
@@ -227,6 +253,7 @@ export class InspectorController implements vscode.Disposable {
       return;
     }
     this.staleRetries = 0;
+    this.lastRequest = snap;
     this.inspections.submit(snap);
   }
 
@@ -450,7 +477,7 @@ export class InspectorController implements vscode.Disposable {
       this.scheduleColouring(); // edited meanwhile: the ranges would be off
       return;
     }
-    const tokens = colourTokens(reply.offsets, reply.windowStart, reply.values, reply.scale, job.snap.view.visible.start, job.snap.view.visible.end, reply.palette.length);
+    const tokens = colourTokens(reply.offsets, reply.windowStart, reply.values, reply.buckets, job.snap.view.visible.start, job.snap.view.visible.end);
     this.decorations.apply(job.editor, unit, tokens, reply.palette);
     this.timings.decorateMs = ms;
     this.log.debug(`inspector: coloured ${tokens.length} tokens of ${job.snap.label} by layer ${unit.layer} ${unit.quantity} unit ${unit.unit} in ${ms.toFixed(0)} ms`);

@@ -30,8 +30,8 @@ export class InspectorHosts implements vscode.WebviewViewProvider, vscode.Dispos
   private view: Host | null = null;
   private panelHost: Host | null = null;
   private panel: vscode.WebviewPanel | null = null;
-  /** Kinds of malformed messages already logged (each is logged once). */
-  private readonly loggedMalformed = new Set<string>();
+  /** Malformed messages dropped, by kind (each kind is logged once, when first seen). */
+  private readonly dropped = new Map<string, number>();
   private disposed = false;
 
   constructor(
@@ -109,6 +109,23 @@ export class InspectorHosts implements vscode.WebviewViewProvider, vscode.Dispos
     }));
   }
 
+  /** How many malformed messages were dropped, by kind. */
+  get malformedDropped(): Record<string, number> {
+    return Object.fromEntries(this.dropped);
+  }
+
+  /** For the in-VS-Code tests: posts messages that are not valid InspectorToWebview messages; how many went to a page. */
+  async postUnchecked(messages: readonly unknown[]): Promise<number> {
+    const pages = [this.view, this.panelHost].filter((h): h is Host => h !== null);
+    if (!pages.length) return 0;
+    let sent = 0;
+    for (const m of messages) {
+      const ok = await Promise.all(pages.map((h) => Promise.resolve(h.webview.postMessage(m)).catch(() => false)));
+      if (ok.some(Boolean)) sent++;
+    }
+    return sent;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -157,8 +174,9 @@ export class InspectorHosts implements vscode.WebviewViewProvider, vscode.Dispos
   private malformed(where: string, raw: unknown, why: string): void {
     const t = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
     const kind = typeof t === 'string' ? t.slice(0, 60) : `<${raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw}>`;
-    if (this.loggedMalformed.has(kind)) return;
-    this.loggedMalformed.add(kind);
+    const seen = this.dropped.get(kind) ?? 0;
+    this.dropped.set(kind, seen + 1);
+    if (seen) return;
     this.log.warn(`inspector ${where}: dropped a malformed '${kind}' message (further ones of this kind are dropped silently): ${why}`);
   }
 

@@ -13,14 +13,13 @@ import { Worker } from 'worker_threads';
 import { encodeCheckpoint } from '../kernels/checkpoint';
 import { ModelConfig } from '../kernels/config';
 import { InferenceSession } from '../kernels/infer';
-import { scaleFor, unitCss } from '../kernels/inspect/colorScale';
+import { rgbaTable, scaleFor, unitCss } from '../kernels/inspect/colorScale';
 import { CorpusSource } from '../kernels/inspect/match';
 import { probeWindow } from '../kernels/inspect/probes';
 import { inspectWindow } from '../kernels/inspect/trace';
 import { planInspection } from '../kernels/inspect/window';
 import { initParams } from '../kernels/params';
 import { trainCharTokenizer } from '../kernels/tokenizer';
-import { bucketCentre } from '../extension/decorationBuckets';
 import { ActivationCache } from '../extension/inspectCache';
 import { InspectEngine, StaleModelError } from '../extension/inspectEngine';
 import { InspectWorkerClient } from '../extension/inspectWorkerClient';
@@ -187,11 +186,11 @@ describe('inspector: the worker thread', function () {
     assert.deepStrictEqual(problems, []);
   });
 
-  it('colours by a unit: its values over the visible window and the panel\'s colour scale at each bucket\'s centre', async () => {
+  it('colours by a unit: its values over the visible window, each in exactly the panel\'s colour for it', async () => {
     client.setModel('k3', m.bytes);
     const view = { selection: { start: 5, end: 9 }, visible: { start: 40, end: 160 }, cursor: 50 };
     const unit = { layer: 1, quantity: 'c' as const, unit: 5 };
-    const got = await client.request({ type: 'unitValues', text: TEXT, view, unit, buckets: 25, alpha: 0.45 }).answer;
+    const got = await client.request({ type: 'unitValues', text: TEXT, view, unit, alpha: 0.45 }).answer;
     // The selection does not matter: the visible range is planned as `gatescope inspect --visible` plans it.
     const plan = planInspection(TEXT, m.tokenizer, { selection: null, visible: view.visible, cursor: view.cursor });
     const r = inspectWindow(m.session, m.tokenizer, TEXT, plan);
@@ -200,9 +199,11 @@ describe('inspector: the worker thread', function () {
     assert.strictEqual(got.windowStart, plan.start);
     assert.deepStrictEqual(got.offsets, r.offsets);
     assert.deepStrictEqual(got.values, Float32Array.from({ length: T }, (_, t) => c[t * H + 5]));
+    // The scale over the whole quantity of the window (all units), as the panel's heatmap of it.
     const scale = scaleFor('c', c);
-    assert.deepStrictEqual(got.scale, { kind: 'diverging', clip: scale.clip });
-    assert.deepStrictEqual(got.palette, Array.from({ length: 25 }, (_, b) => unitCss(scale.rgb(bucketCentre(b, scale, 25)), 0.45)));
+    assert.strictEqual(got.palette.length, rgbaTable(scale).table.length);
+    for (let t = 0; t < T; t++) assert.strictEqual(got.palette[got.buckets[t]], unitCss(scale.rgb(got.values[t]), 0.45), `token ${t}`);
+    assert.ok(new Set(got.buckets).size > 3, 'the values all got one colour');
   });
 
   it('matches across the corpus with progress; the second search over the same quantity comes from the cache', async () => {
