@@ -36,6 +36,14 @@ const MAX_STALE_RETRIES = 3;
 /** Least time between two match progress messages. */
 const PROGRESS_EVERY_MS = 100;
 
+/**
+ * Documents the inspector follows: the user's files. Not the output panel (following the GateScope log
+ * would inspect the lines it writes about inspecting, without end), nor other internal documents.
+ */
+const FOLLOWED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs', 'vscode-notebook-cell']);
+
+const followable = (e: vscode.TextEditor | undefined): e is vscode.TextEditor => !!e && FOLLOWED_SCHEMES.has(e.document.uri.scheme);
+
 export const NO_MODEL_MESSAGE = 'No model yet: run GateScope: Train on Workspace first.';
 
 /** What one inspection is made of: a snapshot of the followed editor. */
@@ -129,7 +137,7 @@ export class InspectorController implements vscode.Disposable {
       (r) => this.applyColouring(r.job, r.reply, r.ms),
       (e, job) => this.colouringFailed(e, job),
     );
-    this.editor = vscode.window.activeTextEditor;
+    this.editor = followable(vscode.window.activeTextEditor) ? vscode.window.activeTextEditor : undefined;
     this.disposables.push(
       this.hosts, this.decorations,
       vscode.window.onDidChangeActiveTextEditor((e) => this.onActiveEditor(e)),
@@ -219,7 +227,7 @@ export class InspectorController implements vscode.Disposable {
 
   private onActiveEditor(e: vscode.TextEditor | undefined): void {
     // A webview or the output panel taking the focus leaves the last text editor followed.
-    if (!e || e === this.editor) return;
+    if (!followable(e) || e === this.editor) return;
     this.editor = e;
     this.follow();
     if (this.colourUnit) this.scheduleColouring(0);
@@ -389,7 +397,8 @@ export class InspectorController implements vscode.Disposable {
     if (stamp === this.modelStamp) return;
     const first = this.modelStamp === null;
     this.modelStamp = stamp;
-    if (first && this.lastResult) return;
+    // The first look only records the file: the first inspection comes from a page opening.
+    if (first) return;
     this.log.info(stamp ? 'inspector: the stored model changed; recomputing' : 'inspector: there is no stored model');
     if (this.hosts.open) this.inspectNow();
     if (this.colourUnit) this.scheduleColouring(0);
