@@ -241,9 +241,19 @@ describe('corpus match', () => {
     assert.ok(seen.every((d, i) => i === 0 || d >= seen[i - 1]), 'progress never goes back');
     assert.ok(ticks > 0, 'a timer ran while the corpus was computed');
 
+    // Aborted a third of the way: no further window runs, even when no turn of the event loop is due.
     const ctrl = new AbortController();
-    const started = CorpusActivations.compute(session, charTok, big, 1, 'h', { signal: ctrl.signal, onProgress: (done) => { if (done > 0) ctrl.abort(); } });
+    let afterAbort = 0;
+    const started = CorpusActivations.compute(session, charTok, big, 1, 'h', {
+      signal: ctrl.signal,
+      yieldMs: 1e9,
+      onProgress: (done, total) => {
+        if (ctrl.signal.aborted) afterAbort++;
+        if (done > total / 3) ctrl.abort();
+      },
+    });
     await assert.rejects(started, (e: unknown) => ctrl.signal.aborted && e === ctrl.signal.reason);
+    assert.strictEqual(afterAbort, 0, 'windows ran after the abort');
     const already = new AbortController();
     already.abort();
     await assert.rejects(CorpusActivations.compute(session, charTok, big, 1, 'h', { signal: already.signal }));

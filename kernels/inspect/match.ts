@@ -57,6 +57,8 @@ export interface CorpusActivationsOptions {
   /** Largest float32 value array kept; beyond it the values are quantised to 8 bits (default 256 MiB). 'f32' or 'u8' force one. */
   storage?: 'auto' | 'f32' | 'u8';
   maxFloatBytes?: number;
+  /** The event loop gets a turn (a macrotask) whenever this many milliseconds have passed since the last (default 25). */
+  yieldMs?: number;
   signal?: AbortSignal;
   onProgress?: (doneTokens: number, totalTokens: number) => void;
 }
@@ -74,8 +76,7 @@ export const DEFAULT_WARMUP = 64;
 export const DEFAULT_MAX_FLOAT_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MATCH_TOP = 50;
 export const DEFAULT_MATCH_CONTEXT = 8;
-/** The event loop gets a turn at least this often while the corpus runs. */
-const YIELD_MS = 25;
+export const DEFAULT_YIELD_MS = 25;
 
 /**
  * QUANTISED: 8-bit codes 0..255 spread evenly over each quantity's range: [0, 1] for the sigmoid gates
@@ -246,6 +247,7 @@ export class CorpusActivations {
     const B0 = opts.streams ?? DEFAULT_STREAMS;
     const W = opts.window ?? DEFAULT_WINDOW;
     const warmup = opts.warmup ?? DEFAULT_WARMUP;
+    const yieldMs = opts.yieldMs ?? DEFAULT_YIELD_MS;
     check(Number.isInteger(layer) && layer >= 0 && layer < numLayers, `layer must be a whole number from 0 to ${numLayers - 1}, got ${layer}`);
     check(quantitiesOf(cell).includes(quantity), `a ${cell.toUpperCase()} layer has no '${quantity}'; it has ${quantitiesOf(cell).join(', ')}`);
     check(Number.isInteger(B0) && B0 >= 1 && B0 <= 1024, `streams must be a whole number from 1 to 1024, got ${B0}`);
@@ -255,8 +257,10 @@ export class CorpusActivations {
     const signal = opts.signal;
     signal?.throwIfAborted();
     let lastYield = performance.now();
+    // Between windows: stop if aborted; give the event loop a turn if it has waited yieldMs.
     const breathe = async () => {
-      if (performance.now() - lastYield < YIELD_MS) return;
+      signal?.throwIfAborted();
+      if (performance.now() - lastYield < yieldMs) return;
       await nextMacrotask();
       lastYield = performance.now();
       signal?.throwIfAborted();
