@@ -7,15 +7,15 @@
 //    (default 64), the recurrent state carried along each stream from window to window. So the model
 //    runs B tokens per recurrent matrix product instead of one, and the input projections of T·B tokens
 //    as one matrix product. Each stream but the first starts `warmup` tokens (default 64) before its
-//    share, which it feeds only to build up its state, so no token is read from a cold state except
-//    the corpus's first. Layout, for N tokens: L = ceil(N / B) tokens per stream, stream b keeps tokens
+//    share, which it feeds only to build up its state, so a stream's first tokens are read with that much
+//    context behind them rather than from a zero state. Layout, for N tokens: L = ceil(N / B) tokens per stream, stream b keeps tokens
 //    [b·L, min(N, (b+1)·L)) and feeds from max(0, b·L - warmup); a stream that runs out before the
 //    others is padded with token 0, whose outputs are dropped. The values are the same as feeding each
-//    stream one token at a time with InferenceSession (test/match.test.ts checks it; the difference is
-//    float rounding in the matrix products, measured there).
+//    stream one token at a time with InferenceSession (test/match.test.ts checks it: bitwise equal on the
+//    CPU engine, whose matrix products sum each row in the same order whatever the batch).
 //    Memory: the values take 4·N·H bytes as float32 while that is at most `maxFloatBytes` (default
 //    256 MiB), otherwise N·H bytes quantised to 8 bits (see QUANTISED below); plus 8·N bytes for the
-//    token ids and offsets and 4 bytes per line for the line starts. A 2,000,000-token corpus with 256
+//    token ids and offsets, 4 bytes per line for the line starts. A 2,000,000-token corpus with 256
 //    units: 512 MB quantised (2 GB as float32). `bytes` says what an instance holds.
 //    It is async: it yields to the event loop (a macrotask) at least every 25 ms, so a worker can answer
 //    a cancel or another request, checks its AbortSignal between windows, and reports progress.
@@ -31,7 +31,8 @@
 //    (score high to low, then position), each unless it overlaps one already taken. Each result carries
 //    its file, UTF-16 offset, line and character (VS Code's: '\n', '\r\n' and a lone '\r' end a line),
 //    the matched tokens with `context` tokens either side (within the file), and the selected units'
-//    values over those tokens for a miniature heatmap.
+//    values over those tokens for a miniature heatmap. Cost: one pass over the N·H values, then one
+//    pass over the N span scores per result.
 
 import { CellType, gateCount } from '../config';
 import { CpuModel, LayerActivations, zeroState } from '../cpu/model';
@@ -54,8 +55,9 @@ export interface CorpusActivationsOptions {
   window?: number;
   /** Tokens each stream after the first feeds before its share, to build up its state (default 64; 0: start cold). */
   warmup?: number;
-  /** Largest float32 value array kept; beyond it the values are quantised to 8 bits (default 256 MiB). 'f32' or 'u8' force one. */
+  /** How the values are kept: 'auto' (default) float32 up to `maxFloatBytes`, 8 bits beyond; 'f32' or 'u8' force one. */
   storage?: 'auto' | 'f32' | 'u8';
+  /** Largest float32 value array 'auto' keeps (default 256 MiB). */
   maxFloatBytes?: number;
   /** The event loop gets a turn (a macrotask) whenever this many milliseconds have passed since the last (default 25). */
   yieldMs?: number;
