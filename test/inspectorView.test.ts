@@ -7,9 +7,9 @@
 import * as assert from 'assert';
 import type { InspectResult, QuantityName } from '../kernels/inspect/types';
 import { gateSaturation } from '../kernels/inspect/saturation';
-import { parseToWebview } from '../webview/protocol';
+import { parseFromWebview, parseToWebview } from '../webview/protocol';
 import { formatProb, formatValue, hoverDetails, plain, saturationPoints, topAt, valueAt } from '../webview/inspector/details';
-import { DEFAULT_UI_STATE, DropLog, pickShown, restoreUiState, thresholdFor, withThreshold } from '../webview/inspector/state';
+import { DEFAULT_UI_STATE, DropLog, malformedFromWebview, pickShown, restoreUiState, thresholdFor, withThreshold } from '../webview/inspector/state';
 
 function tinyResult(): InspectResult {
   const T = 4, H = 3;
@@ -29,11 +29,11 @@ describe('inspector view state and texts', () => {
   it('restoreUiState: defaults for nothing, a wrong version or garbage; each valid field kept, each invalid one defaulted', () => {
     for (const bad of [undefined, null, 3, 'x', {}, { v: 2, layer: 1 }]) assert.deepStrictEqual(restoreUiState(bad), DEFAULT_UI_STATE);
     const good = {
-      v: 1, layer: 1, quantity: 'f', sort: 'correlation', sortUnit: 7, cellW: 3, cellH: 0.5, threshold: { diverging: -0.2, sequential: 0.9 },
+      v: 1, layer: 1, quantity: 'f', layout: 'all', sort: 'correlation', sortUnit: 7, cellW: 3, cellH: 0.5, threshold: { diverging: -0.2, sequential: 0.9 },
       prompt: 'def ', temperature: 1.2, length: 50,
     };
     assert.deepStrictEqual(restoreUiState(good), good);
-    const mixed = restoreUiState({ ...good, layer: -1, quantity: 'q', sort: 'random', sortUnit: 1.5, cellW: 1e9, cellH: 'x', threshold: { diverging: NaN }, temperature: 99, length: 0, prompt: 5 });
+    const mixed = restoreUiState({ ...good, layer: -1, quantity: 'q', layout: 'grid', sort: 'random', sortUnit: 1.5, cellW: 1e9, cellH: 'x', threshold: { diverging: NaN }, temperature: 99, length: 0, prompt: 5 });
     assert.deepStrictEqual(mixed, { ...DEFAULT_UI_STATE, cellW: null, cellH: null });
     assert.strictEqual(restoreUiState({ ...good, cellW: null }).cellW, null);
     // The default is not shared (a caller changing its copy cannot change the default).
@@ -89,6 +89,18 @@ describe('inspector view state and texts', () => {
     assert.strictEqual(log.drop({ type: 'x999' }, 'bad'), null);
   });
 
+  it('malformedFromWebview: every one of the 1,000 the test hook posts is rejected by parseFromWebview, and every new message type is among them', () => {
+    const types = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const m = malformedFromWebview(i);
+      types.add(String(m.type));
+      assert.throws(() => parseFromWebview(m), `malformed message ${i} parsed: ${JSON.stringify(m)}`);
+    }
+    for (const t of ['inspector.ready', 'inspector.colorEditor', 'inspector.match', 'inspector.cancelMatch', 'inspector.openMatch', 'inspector.sample', 'inspector.corpusSaturation']) {
+      assert.ok(types.has(t), `no malformed ${t}`);
+    }
+  });
+
   it('valueAt and topAt read token-major arrays', () => {
     const r = tinyResult();
     assert.strictEqual(valueAt(r, 1, 'c', 2, 1), r.layers[1].values[1][2 * 3 + 1]);
@@ -97,16 +109,17 @@ describe('inspector view state and texts', () => {
     assert.deepStrictEqual(topAt(r, 2), [{ token: '\n', p: Math.fround(0.7) }, { token: 'q', p: Math.fround(0.1) }]);
   });
 
-  it('hoverDetails: token with visible whitespace, document offset, layer/quantity/unit = value (to 1e-5), surprisal, top-k', () => {
+  it('hoverDetails: token with visible whitespace, document offset, layer/quantity/unit = value (3 decimals), surprisal, top-k in percent', () => {
     const r = tinyResult();
     const text = hoverDetails(r, 1, 'g', 2, 1, 100);
     const v = r.layers[1].values[4][2 * 3 + 1];
     assert.ok(text.startsWith('Token 2 «⏎» at offset 102'), text);
     const m = /layer 1 g unit 1 = (\S+)/.exec(text);
     assert.ok(m, text);
-    assert.ok(Math.abs(Number(m[1].replace('−', '-')) - v) < 1e-5, `${m[1]} vs ${v}`);
+    assert.strictEqual(m[1], v.toFixed(3));
     assert.ok(text.includes('surprisal 2.250 bits'), text);
-    assert.ok(text.includes('next: «⏎» 0.70000, «q» 0.10000'), text);
+    assert.ok(text.includes('next: «⏎» 70.0%, «q» 10.0%'), text);
+    assert.ok(hoverDetails(r, 0, 'c', 3, 0).includes(`layer 0 c unit 0 = ${r.layers[0].values[1][9].toFixed(3)}`));
     assert.ok(hoverDetails(r, 0, 'h', 0, 0).includes('surprisal — (nothing before it)'));
     assert.strictEqual(hoverDetails(r, 0, 'h', 9, 0), '');
   });

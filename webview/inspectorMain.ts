@@ -15,10 +15,10 @@ import {
   vsCodeProgressRing,
   vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
-import type { QuantityName } from '../kernels/inspect/types';
+import type { QuantityName, UnitRef } from '../kernels/inspect/types';
 import { installKeyboardGuard } from './keyboard';
 import { FromWebview, InspectorToWebview, PROTOCOL_VERSION, parseToWebview } from './protocol';
-import { DropLog } from './inspector/state';
+import { DropLog, malformedFromWebview } from './inspector/state';
 import { InspectorView } from './inspector/view';
 
 interface VsCodeApi {
@@ -41,7 +41,13 @@ const log = (level: 'info' | 'warn' | 'error', message: string) => {
     // The channel itself failed; nothing more to do.
   }
 };
-const report = (what: string, e: unknown) => log('error', `${what}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+/** Errors that escaped (kept for the test hook too: a test checks there are none). */
+const errors: string[] = [];
+const report = (what: string, e: unknown) => {
+  const line = `${what}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+  if (errors.length < 100) errors.push(line.slice(0, 2000));
+  log('error', line);
+};
 window.addEventListener('error', (e) => report('uncaught error in the inspector', e.error ?? e.message));
 window.addEventListener('unhandledrejection', (e) => report('unhandled rejection in the inspector', e.reason));
 
@@ -95,7 +101,7 @@ Object.defineProperty(globalThis, 'gatescopeInspector', {
   configurable: false,
   enumerable: false,
   value: Object.freeze({
-    snapshot: () => ({ ...v().snapshot(), droppedMessages: drops.dropped }),
+    snapshot: () => ({ ...v().snapshot(), malformedDropped: drops.dropped, errors: errors.slice() }),
     get lastResult() { return v().snapshot().lastResult; },
     get heatmaps() { return v().snapshot(false).heatmaps; },
     get hover() { return v().snapshot(false).hover; },
@@ -104,14 +110,23 @@ Object.defineProperty(globalThis, 'gatescopeInspector', {
     get saturation() { return v().snapshot(false).saturation; },
     get sample() { return v().snapshot(false).sample; },
     get decorated() { return v().snapshot(false).decorated; },
-    get droppedMessages() { return drops.dropped; },
+    get malformedDropped() { return drops.dropped; },
     hoverAt: (tokenIndex: number, unit: number) => v().hoverAt(tokenIndex, unit),
     select: (start: number, end: number) => v().select(start, end),
     setThreshold: (x: number) => v().setThreshold(x),
-    findInWorkspace: () => v().findInWorkspace(),
+    findInWorkspace: (units?: number[] | null) => v().findInWorkspace(units),
+    colorEditor: (unit: UnitRef | null) => v().colorEditor(unit),
     show: (layer: number, quantity: QuantityName) => v().show(layer, quantity),
-    renderTiming: (units: number, tokens: number) => v().renderTiming(units, tokens).ms,
+    layout: (layout: 'one' | 'all') => v().layout(layout),
+    /** Milliseconds to draw a synthetic units × tokens heatmap with every cell in view (the whole heatmap fitted). */
+    renderTiming: (units: number, tokens: number) => v().renderTiming(units, tokens).fitMs,
     renderTimings: (units: number, tokens: number) => v().renderTiming(units, tokens),
+    /** Posts n malformed inspector messages to the extension (which must drop them); returns n. */
+    postMalformed: (n: number) => {
+      const count = Math.max(0, Math.min(100_000, Math.floor(n)));
+      for (let i = 0; i < count; i++) vscode.postMessage(malformedFromWebview(i));
+      return count;
+    },
   }),
 });
 

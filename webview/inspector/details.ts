@@ -19,6 +19,16 @@ export function formatProb(p: number): string {
   return Number.isFinite(p) ? p.toFixed(5) : '—';
 }
 
+/** A probability as a percentage with one decimal ("62.0%"), as the details line shows it. */
+export function formatPercent(p: number): string {
+  return Number.isFinite(p) ? `${(p * 100).toFixed(1)}%` : '—';
+}
+
+/** A value for the details line: 3 decimals (the exact value is in the heatmap's data), NaN as "—". */
+export function formatShort(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(3) : Number.isNaN(v) ? '—' : v > 0 ? '∞' : '-∞';
+}
+
 /** The value of a quantity of a layer at token t, unit u (undefined when the result has no such quantity). */
 export function valueAt(r: InspectResult, layer: number, q: QuantityName, t: number, u: number): number | undefined {
   const l = r.layers[layer];
@@ -35,8 +45,8 @@ export function topAt(r: InspectResult, t: number): { token: string; p: number }
 }
 
 /**
- * The hover details line: "Token 42 «foo» at offset 1,234 · layer 1 h unit 87 = 0.531247 · surprisal 3.214 bits ·
- * next: «a» 0.31246, …". `offsetBase` is the inspected text's offset in its document.
+ * The hover details line: "Token 42 «foo» at offset 1,234 · layer 1 h unit 87 = 0.531 · surprisal 3.214 bits ·
+ * next: «a» 31.2%, …". `offsetBase` is the inspected text's offset in its document.
  */
 export function hoverDetails(r: InspectResult, layer: number, q: QuantityName, t: number, u: number, offsetBase = 0): string {
   if (t < 0 || t >= r.tokens.length) return '';
@@ -44,11 +54,11 @@ export function hoverDetails(r: InspectResult, layer: number, q: QuantityName, t
   const s = r.surprisal[t];
   const parts = [
     `Token ${t.toLocaleString('en-US')} ${quoteToken(r.tokens[t])} at offset ${(offsetBase + r.offsets[t]).toLocaleString('en-US')}`,
-    `layer ${layer} ${q} unit ${u} = ${v === undefined ? '—' : formatValue(v)}`,
+    `layer ${layer} ${q} unit ${u} = ${v === undefined ? '—' : formatShort(v)}`,
     `surprisal ${Number.isFinite(s) ? `${s.toFixed(3)} bits` : '— (nothing before it)'}`,
   ];
   const top = topAt(r, t);
-  if (top.length) parts.push(`next: ${top.map((x) => `${quoteToken(x.token)} ${formatProb(x.p)}`).join(', ')}`);
+  if (top.length) parts.push(`next: ${top.map((x) => `${quoteToken(x.token)} ${formatPercent(x.p)}`).join(', ')}`);
   return parts.join(' · ');
 }
 

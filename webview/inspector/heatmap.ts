@@ -32,7 +32,7 @@ export interface HeatmapData {
 
 export interface HeatmapEvents {
   /** The pointer or the keyboard cursor is over (token, unit), or nothing (null). */
-  hover?(cell: { token: number; unit: number } | null): void;
+  hover?(cell: { token: number; unit: number; layer: number; quantity: QuantityName } | null): void;
   /** A token range [start, end) was selected by dragging or Shift+arrows. */
   select?(start: number, end: number): void;
   /** The token axis moved (zoom or scroll), to keep linked heatmaps aligned. */
@@ -85,6 +85,11 @@ export class Heatmap {
   private frame = 0;
   private overlayFrame = 0;
   private readonly resize: ResizeObserver;
+  /** Off screen (stacked heatmaps below the fold) nothing is painted; a paint asked for meanwhile waits until it shows. */
+  private readonly seen: IntersectionObserver;
+  private onScreen = true;
+  private deferred = false;
+  private readonly heading: HTMLElement;
   private readonly theme: MutationObserver;
   /** Milliseconds the last full draw took (cells, strip and labels). */
   renderMs = 0;
@@ -105,6 +110,9 @@ export class Heatmap {
     this.overlay.setAttribute('aria-roledescription', 'heatmap');
     this.overlay.setAttribute('aria-label', title);
     wrap.append(this.base, this.overlay);
+    this.heading = document.createElement('div');
+    this.heading.className = 'heatmap-title';
+    this.heading.hidden = true;
     const legend = document.createElement('figcaption');
     legend.className = 'heatmap-legend';
     this.legendBar = document.createElement('canvas');
@@ -123,11 +131,19 @@ export class Heatmap {
     this.caption = document.createElement('div');
     this.caption.className = 'heatmap-caption hint';
     legend.append(row1, this.stripLegend, this.caption);
-    this.element.append(wrap, legend);
+    this.element.append(this.heading, wrap, legend);
     parent.append(this.element);
 
     this.resize = new ResizeObserver(() => this.schedule());
     this.resize.observe(wrap);
+    this.seen = new IntersectionObserver((entries) => {
+      this.onScreen = entries[entries.length - 1].isIntersecting;
+      if (this.onScreen && this.deferred) {
+        this.deferred = false;
+        this.schedule();
+      }
+    }, { rootMargin: '200px' });
+    this.seen.observe(wrap);
     this.theme = new MutationObserver(() => {
       this.colors = null;
       this.labelBand = 0;
@@ -160,8 +176,16 @@ export class Heatmap {
       if (l.length > this.longestLabel.length) this.longestLabel = l;
     }
     this.labelBand = 0; // measured at the next draw
+    // The height now (not at the first paint), so stacked heatmaps below do not move when this one paints.
+    this.base.parentElement!.style.height = `${this.heights().total}px`;
     this.updateLegend();
     this.schedule();
+  }
+
+  /** A title above the heatmap (stacked heatmaps say which layer and quantity they are). */
+  setTitle(text: string): void {
+    this.heading.textContent = text;
+    this.heading.hidden = !text;
   }
 
   get shown(): HeatmapData | null {
@@ -198,7 +222,7 @@ export class Heatmap {
     this.x = revealCell(this.x, token, d.T, this.plotW());
     this.y = revealCell(this.y, row, d.order.length, this.plotH);
     this.hoverCell = { token, row };
-    this.events.hover?.({ token, unit });
+    this.events.hover?.({ token, unit, layer: d.layer, quantity: d.quantity });
     this.schedule();
     return true;
   }
@@ -247,6 +271,7 @@ export class Heatmap {
     cancelAnimationFrame(this.frame);
     cancelAnimationFrame(this.overlayFrame);
     this.resize.disconnect();
+    this.seen.disconnect();
     this.theme.disconnect();
     this.element.remove();
   }
@@ -316,6 +341,10 @@ export class Heatmap {
   }
 
   private schedule(): void {
+    if (!this.onScreen) {
+      this.deferred = true;
+      return;
+    }
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
@@ -510,7 +539,7 @@ export class Heatmap {
     if (same || (!cell && !this.hoverCell)) return;
     this.hoverCell = cell;
     const d = this.data;
-    this.events.hover?.(cell && d ? { token: cell.token, unit: d.order[cell.row] } : null);
+    this.events.hover?.(cell && d ? { token: cell.token, unit: d.order[cell.row], layer: d.layer, quantity: d.quantity } : null);
     this.scheduleOverlay();
   }
 
@@ -611,7 +640,7 @@ export class Heatmap {
       this.y = revealCell(this.y, c.row, rows, this.plotH);
       this.events.xChanged?.(this.x);
       this.hoverCell = c;
-      this.events.hover?.({ token: c.token, unit: d.order[c.row] });
+      this.events.hover?.({ token: c.token, unit: d.order[c.row], layer: d.layer, quantity: d.quantity });
     }
     this.schedule();
   }

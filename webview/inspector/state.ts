@@ -12,6 +12,8 @@ export interface InspectorUiState {
   v: 1;
   layer: number;
   quantity: QuantityName;
+  /** One heatmap (the chosen layer and quantity) or all of them stacked (every layer × quantity, linked along the tokens). */
+  layout: 'one' | 'all';
   sort: SortBy;
   /** The unit the 'correlation' sort compares with. */
   sortUnit: number;
@@ -29,6 +31,7 @@ export const DEFAULT_UI_STATE: InspectorUiState = {
   v: 1,
   layer: 0,
   quantity: 'h',
+  layout: 'one',
   sort: 'index',
   sortUnit: 0,
   cellW: null,
@@ -53,6 +56,7 @@ export function restoreUiState(saved: unknown): InspectorUiState {
     v: 1,
     layer: num(s.layer, 0, 63, d.layer, true),
     quantity: QUANTITY_NAMES.includes(s.quantity as QuantityName) ? (s.quantity as QuantityName) : d.quantity,
+    layout: s.layout === 'all' ? 'all' : 'one',
     sort: s.sort === 'variance' || s.sort === 'correlation' || s.sort === 'index' ? s.sort : d.sort,
     sortUnit: num(s.sortUnit, 0, 1 << 16, d.sortUnit, true),
     cellW: cell(s.cellW),
@@ -106,4 +110,32 @@ export class DropLog {
     const why = error instanceof Error ? error.message : String(error);
     return `Inspector dropped a malformed ${kind} message: ${why.slice(0, 500)} (further ones of this kind are dropped without a log line).`;
   }
+}
+
+/**
+ * The i-th of a cycle of malformed inspector messages from the webview (the test hook posts 1,000 to
+ * check the extension drops them): each new message type with a field of the wrong type, out of range
+ * or missing. test/inspectorView.test.ts checks that parseFromWebview rejects every one.
+ */
+export function malformedFromWebview(i: number): Record<string, unknown> {
+  const cases: Record<string, unknown>[] = [
+    { type: 'inspector.ready', version: 'one' },
+    { type: 'inspector.ready' },
+    { type: 'inspector.colorEditor', unit: { layer: -1, quantity: 'h', unit: 0 } },
+    { type: 'inspector.colorEditor', unit: { layer: 0, quantity: 'x', unit: 0 } },
+    { type: 'inspector.colorEditor' },
+    { type: 'inspector.match', searchId: -1, layer: 0, quantity: 'h', units: [1], threshold: 0.5, length: 3 },
+    { type: 'inspector.match', searchId: 1, layer: 0, quantity: 'h', units: 'all', threshold: 0.5, length: 3 },
+    { type: 'inspector.match', searchId: 1, layer: 0, quantity: 'h', units: [1], threshold: NaN, length: 3 },
+    { type: 'inspector.match', searchId: 1, layer: 0, quantity: 'h', units: [1], threshold: 0.5, length: 0 },
+    { type: 'inspector.cancelMatch', searchId: 'x' },
+    { type: 'inspector.openMatch', searchId: 1, index: 50 },
+    { type: 'inspector.openMatch', searchId: 1, index: 1.5 },
+    { type: 'inspector.sample', requestId: 1, prompt: 3, temperature: 1, length: 10 },
+    { type: 'inspector.sample', requestId: 1, prompt: 'a', temperature: -1, length: 10 },
+    { type: 'inspector.sample', requestId: 1, prompt: 'a', temperature: 1, length: 1e9 },
+    { type: 'inspector.corpusSaturation', requestId: null },
+    { type: 'inspector.corpusSaturation' },
+  ];
+  return cases[((i % cases.length) + cases.length) % cases.length];
 }

@@ -15,7 +15,7 @@ import { searchUnits } from '../../kernels/inspect/unitSearch';
 import type { FromWebview, InspectorToWebview } from '../protocol';
 import { SaturationPoint, formatProb, formatValue, hoverDetails, plain, quantityOption, saturationPoints } from './details';
 import { Heatmap, HeatmapData, paintLegendBar } from './heatmap';
-import { rowOrder, tokenLabel } from './heatmapModel';
+import { Axis, rowOrder, tokenLabel } from './heatmapModel';
 import { SaturationScatter } from './scatter';
 import { InspectorUiState, pickShown, restoreUiState, thresholdFor, withThreshold } from './state';
 
@@ -44,6 +44,11 @@ export class InspectorView {
   private matching = false;
   private matches: MatchResult[] = [];
   private matchInfo = '';
+  /** The latest workspace search as asked and (when done) answered, for the test hook. */
+  private matchSearch: {
+    searchId: number; layer: number; quantity: QuantityName; units: number[]; threshold: number; length: number;
+    done: boolean; results: MatchResult[]; tokensSearched: number; seconds: number; cached: boolean; cancelled: boolean;
+  } | null = null;
   private textSaturation: SaturationPoint[] = [];
   private corpusSaturation: SaturationPoint[] | null = null;
   private corpusTokens = 0;
@@ -54,7 +59,9 @@ export class InspectorView {
   private sample: { tokens: string[]; probs: number[] } | null = null;
   private decorated: UnitRef | null = null;
   private hoverText = '';
-  private hovered: { token: number; unit: number } | null = null;
+  private hovered: { token: number; unit: number; layer: number; quantity: QuantityName } | null = null;
+  /** The stacked heatmaps (layout 'all'): every layer × quantity. */
+  private stack: Heatmap[] = [];
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly heatmap: Heatmap;
   private readonly filtered: Heatmap;
@@ -67,6 +74,7 @@ export class InspectorView {
   private readonly layerSel: ValueElement;
   private readonly quantitySel: ValueElement;
   private readonly sortSel: ValueElement;
+  private readonly layoutSel: ValueElement;
   private readonly sortUnit: ValueElement;
   private readonly threshold: ValueElement;
   private readonly prompt: ValueElement;
@@ -99,10 +107,12 @@ export class InspectorView {
     this.layerSel = dropdown('Layer', 'inspector-layer');
     this.quantitySel = dropdown('Quantity', 'inspector-quantity');
     this.sortSel = dropdown('Sort rows by', 'inspector-sort');
+    this.layoutSel = dropdown('Show', 'inspector-layout');
+    for (const [v, t] of [['one', 'The chosen heatmap'], ['all', 'All heatmaps, stacked']]) this.layoutSel.append(h('vscode-option', { value: v }, t));
     for (const [v, t] of [['index', 'Unit index'], ['variance', 'Variance'], ['correlation', 'Correlation with unit']]) this.sortSel.append(h('vscode-option', { value: v }, t));
     this.sortUnit = h('vscode-text-field', { id: 'inspector-sort-unit', inputmode: 'numeric', size: '5', 'aria-label': 'Unit to correlate with' }, 'Unit') as ValueElement;
     const controls = h('div', { class: 'controls' }, undefined, [
-      labelled('Layer', this.layerSel), labelled('Quantity', this.quantitySel), labelled('Sort rows by', this.sortSel), this.sortUnit,
+      labelled('Show', this.layoutSel), labelled('Layer', this.layerSel), labelled('Quantity', this.quantitySel), labelled('Sort rows by', this.sortSel), this.sortUnit,
     ]);
     const zoomBar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Zoom' }, undefined, [
       button('Tokens −', 'Zoom out along the tokens (−)', () => this.heatmap.zoom('x', 1 / 1.5)),
@@ -115,17 +125,15 @@ export class InspectorView {
     this.heatmap = new Heatmap(hmSection, 'Activations heatmap', 320, {
       hover: (c) => this.onHover(c),
       select: (s, e) => this.select(s, e),
-      xChanged: (x) => {
-        this.filtered.setX(x);
-        this.ui.cellW = x.cell;
-        this.scheduleSave();
-      },
+      xChanged: (x) => this.linkX(this.heatmap, x),
       yChanged: (y) => {
         this.ui.cellH = y.cell;
         this.scheduleSave();
       },
     });
     hmSection.prepend(h('div', { class: 'section-head' }, undefined, [h('h2', {}, 'Activations')]), controls, zoomBar);
+    const stackHost = h('div', { class: 'heatmap-stack' });
+    hmSection.append(stackHost);
     const detailsLine = h('div', { class: 'details', role: 'status', 'aria-live': 'polite' }, 'Hover over the heatmap, or focus it and use the arrow keys, for the values at a token.');
     hmSection.append(detailsLine);
 
@@ -146,7 +154,7 @@ export class InspectorView {
     this.filtered = new Heatmap(filteredHost, 'Units found', 200, {
       hover: (c) => this.onHover(c),
       select: (s, e) => this.select(s, e),
-      xChanged: (x) => this.heatmap.setX(x),
+      xChanged: (x) => this.linkX(this.filtered, x),
     });
     this.filtered.setData(null);
     searchSection.append(
@@ -190,7 +198,7 @@ export class InspectorView {
       h('vscode-divider', { role: 'separator' }), satSection, h('vscode-divider', { role: 'separator' }), sampleSection);
     root.append(header, content);
     this.el = {
-      ring, status, statusMessage, source, notice, content, detailsLine, selText, searchNote, unitList, findBtn, cancelBtn, matchRing, matchStatus, matchList,
+      ring, status, statusMessage, source, notice, content, detailsLine, stackHost, selText, searchNote, unitList, findBtn, cancelBtn, matchRing, matchStatus, matchList,
       decoratedText, clearBtn, probeList, satNote, satPlots, satText, satCorpus, sampleError, sampleOut, sampleLegend, generate,
     };
 
@@ -198,6 +206,7 @@ export class InspectorView {
     this.layerSel.addEventListener('change', () => this.choose(Number(this.layerSel.value), this.ui.quantity));
     this.quantitySel.addEventListener('change', () => this.choose(this.ui.layer, this.quantitySel.value as QuantityName));
     this.sortSel.addEventListener('change', () => this.setSort(this.sortSel.value as InspectorUiState['sort'], this.ui.sortUnit));
+    this.layoutSel.addEventListener('change', () => this.setLayout(this.layoutSel.value === 'all' ? 'all' : 'one'));
     this.sortUnit.addEventListener('change', () => {
       const u = Number(this.sortUnit.value);
       if (Number.isInteger(u) && u >= 0 && u < (this.result?.result.hiddenSize ?? 0)) this.setSort('correlation', u);
@@ -298,6 +307,7 @@ export class InspectorView {
     this.matches = [];
     this.matchInfo = '';
     this.matching = false;
+    this.matchSearch = null;
     this.textSaturation = saturationPoints(safe(() => gateSaturation(r.layers, r.tokens.length, r.hiddenSize)) ?? [], 'text');
     this.corpusSaturation = null;
     this.saturationSource = 'text';
@@ -313,6 +323,9 @@ export class InspectorView {
     if (m.searchId !== this.matchSearchId) return;
     this.matching = false;
     this.matches = m.results;
+    if (this.matchSearch) {
+      Object.assign(this.matchSearch, { done: true, results: m.results, tokensSearched: m.tokensSearched, seconds: m.seconds, cached: m.cached, cancelled: m.cancelled });
+    }
     const tokens = m.tokensSearched.toLocaleString('en-US');
     this.matchInfo = m.cancelled
       ? `Cancelled after ${tokens} tokens.`
@@ -359,17 +372,71 @@ export class InspectorView {
     this.sortUnit.value = String(this.ui.sortUnit);
     this.sortUnit.hidden = this.ui.sort !== 'correlation';
     this.threshold.value = String(thresholdFor(this.ui, this.ui.quantity));
-    const orderKey = `${this.key(this.ui.layer, this.ui.quantity)}/${this.ui.sort}/${this.ui.sort === 'correlation' ? this.ui.sortUnit : ''}`;
-    let order = this.orders.get(orderKey);
-    if (!order) this.orders.set(orderKey, (order = rowOrder(values, T, H, this.ui.sort, this.ui.sortUnit)));
+    const order = this.orderOf(this.ui.layer, this.ui.quantity, values, T, H);
     const scale = this.scaleOf(this.ui.layer, this.ui.quantity, values);
     this.heatmap.setData({
       layer: this.ui.layer, quantity: this.ui.quantity, values, T, H, tokens: r.tokens, scale, order,
       strip: this.surprisalScale ? { values: r.surprisal, scale: this.surprisalScale } : undefined,
     }, first ? { cellW: this.ui.cellW ?? 14, cellH: this.ui.cellH } : {});
     this.heatmap.setSelection(this.selection);
+    this.layoutSel.value = this.ui.layout;
+    this.heatmap.element.hidden = this.ui.layout === 'all';
+    this.showStack();
     this.runSearch();
     this.scheduleSave();
+  }
+
+  private orderOf(layer: number, q: QuantityName, values: Float32Array, T: number, H: number): Int32Array {
+    const key = `${this.key(layer, q)}/${this.ui.sort}/${this.ui.sort === 'correlation' ? this.ui.sortUnit : ''}`;
+    let order = this.orders.get(key);
+    if (!order) this.orders.set(key, (order = rowOrder(values, T, H, this.ui.sort, this.ui.sortUnit)));
+    return order;
+  }
+
+  /** Layout 'all': one heatmap per layer and quantity, stacked, linked along the tokens (painted when scrolled into view). */
+  private showStack(): void {
+    const r = this.result?.result;
+    if (this.ui.layout !== 'all' || !r) {
+      for (const m of this.stack) m.dispose();
+      this.stack = [];
+      return;
+    }
+    const wanted = r.layers.flatMap((l, layer) => l.names.map((quantity, k) => ({ layer, quantity, values: l.values[k] })));
+    if (this.stack.length !== wanted.length) {
+      for (const m of this.stack) m.dispose();
+      this.stack = wanted.map(() => {
+        const m: Heatmap = new Heatmap(this.el.stackHost, 'Activations heatmap', 200, {
+          hover: (c) => this.onHover(c),
+          select: (s, e) => this.select(s, e),
+          xChanged: (x) => this.linkX(m, x),
+        });
+        return m;
+      });
+    }
+    const T = r.tokens.length, H = r.hiddenSize;
+    wanted.forEach((w, i) => {
+      const m = this.stack[i];
+      m.setTitle(`Layer ${w.layer} · ${quantityOption(w.quantity)}`);
+      m.setData({
+        layer: w.layer, quantity: w.quantity, values: w.values, T, H, tokens: r.tokens, scale: this.scaleOf(w.layer, w.quantity, w.values),
+        order: this.orderOf(w.layer, w.quantity, w.values, T, H),
+        strip: this.surprisalScale ? { values: r.surprisal, scale: this.surprisalScale } : undefined,
+      });
+      m.setX(this.heatmap.xAxis);
+      m.setSelection(this.selection);
+    });
+  }
+
+  /** Keeps every heatmap's token axis where the one the user moved put it. */
+  private linkX(from: Heatmap, x: Axis): void {
+    for (const m of [this.heatmap, this.filtered, ...this.stack]) if (m !== from) m.setX(x);
+    this.ui.cellW = x.cell;
+    this.scheduleSave();
+  }
+
+  private setLayout(layout: 'one' | 'all'): void {
+    this.ui.layout = layout;
+    this.showHeatmap();
   }
 
   private choose(layer: number, q: QuantityName): void {
@@ -388,19 +455,19 @@ export class InspectorView {
     this.showHeatmap();
   }
 
-  private onHover(c: { token: number; unit: number } | null): void {
+  private onHover(c: { token: number; unit: number; layer: number; quantity: QuantityName } | null): void {
     const m = this.result;
     if (!m || !c) return; // the last details stay (never blinking while the pointer crosses a gap)
     this.hovered = { ...c };
-    this.hoverText = hoverDetails(m.result, this.ui.layer, this.ui.quantity, c.token, c.unit, m.source.start);
+    this.hoverText = hoverDetails(m.result, c.layer, c.quantity, c.token, c.unit, m.source.start);
     setText(this.el.detailsLine, this.hoverText);
   }
 
   private cursorUnit(): UnitRef | null {
     const d = this.heatmap.shown;
     if (!d) return null;
-    const u = this.hovered?.unit;
-    return { layer: d.layer, quantity: d.quantity, unit: u !== undefined && u < d.H ? u : d.order[0] };
+    const hv = this.hovered;
+    return hv && hv.unit < d.H ? { layer: hv.layer, quantity: hv.quantity, unit: hv.unit } : { layer: d.layer, quantity: d.quantity, unit: d.order[0] };
   }
 
   private colorEditorByCursor(): void {
@@ -415,7 +482,7 @@ export class InspectorView {
     const T = this.result?.result.tokens.length ?? 0;
     const s = Math.max(0, Math.min(T, Math.floor(start))), e = Math.max(s, Math.min(T, Math.floor(end)));
     this.selection = e > s ? { start: s, end: e } : null;
-    this.heatmap.setSelection(this.selection);
+    for (const m of [this.heatmap, ...this.stack]) m.setSelection(this.selection);
     this.runSearch();
   }
 
@@ -489,19 +556,23 @@ export class InspectorView {
     } else this.filtered.setData(null);
   }
 
-  findInWorkspace(): boolean {
+  /** Searches the workspace for the listed units' pattern (or the given units'); false when there is nothing to search for. */
+  findInWorkspace(only?: number[] | null): boolean {
     const sel = this.selection;
-    const units = this.found.slice(0, MAX_LISTED_UNITS).map((f) => f.unit);
+    const H = this.result?.result.hiddenSize ?? 0;
+    const units = only?.length ? only.filter((u) => Number.isInteger(u) && u >= 0 && u < H) : this.found.slice(0, MAX_LISTED_UNITS).map((f) => f.unit);
     if (!sel || !units.length || !this.result) return false;
     if (this.matching) this.cancelMatch();
     this.matchSearchId++;
     this.matching = true;
     this.matches = [];
     this.matchInfo = '';
-    this.host.post({
-      type: 'inspector.match', searchId: this.matchSearchId, layer: this.ui.layer, quantity: this.ui.quantity, units,
+    const ask = {
+      searchId: this.matchSearchId, layer: this.ui.layer, quantity: this.ui.quantity, units,
       threshold: thresholdFor(this.ui, this.ui.quantity), length: Math.min(4096, sel.end - sel.start),
-    });
+    };
+    this.matchSearch = { ...ask, done: false, results: [], tokensSearched: 0, seconds: 0, cached: false, cancelled: false };
+    this.host.post({ type: 'inspector.match', ...ask });
     this.renderMatches();
     this.setMatchStatus('Searching the workspace…');
     return true;
@@ -558,7 +629,9 @@ export class InspectorView {
     this.ui.sortUnit = u.unit;
     this.showHeatmap();
     const t = this.selection?.start ?? 0;
-    this.heatmap.focusCell(t, u.unit);
+    const map = this.ui.layout === 'all' ? this.stack.find((m) => m.shown?.layer === u.layer && m.shown?.quantity === u.quantity) : this.heatmap;
+    map?.focusCell(t, u.unit);
+    map?.element.scrollIntoView({ block: 'nearest' });
   }
 
   private renderProbes(): void {
@@ -697,20 +770,35 @@ export class InspectorView {
 
   /** Plain JSON of what the panel shows (the test hook's data). */
   snapshot(withResult = true): Record<string, unknown> {
-    const heatmaps = [this.heatmap, this.filtered].map((x, i) => {
-      const d = x.describe();
-      return d && { ...d, kind: i === 0 ? 'main' : 'filtered' };
-    }).filter(Boolean);
+    const r = this.result?.result;
+    const main = this.heatmap.describe();
+    // Every heatmap the selectors offer (one per layer and quantity), with its legend; `drawn` marks the one on screen.
+    const heatmaps = r ? r.layers.flatMap((l, layer) => l.names.map((quantity, k) => {
+      const scale = this.scaleOf(layer, quantity, l.values[k]);
+      const map = this.ui.layout === 'all'
+        ? this.stack.find((m) => m.shown?.layer === layer && m.shown?.quantity === quantity)
+        : main && main.layer === layer && main.quantity === quantity ? this.heatmap : undefined;
+      const drawn = !!map && map.renderMs > 0;
+      return { layer, quantity, rows: r.hiddenSize, cols: r.tokens.length, legend: scale.legend, clip: scale.clip, percentile: scale.percentile, shown: !!map, drawn, renderMs: map ? map.renderMs : null };
+    })) : [];
+    const sv = this.shownValues();
     return {
       lastResult: withResult && this.result ? plain(this.result) : null,
-      shown: { layer: this.ui.layer, quantity: this.ui.quantity, sort: this.ui.sort, sortUnit: this.ui.sortUnit },
+      shown: { layout: this.ui.layout, layer: this.ui.layer, quantity: this.ui.quantity, sort: this.ui.sort, sortUnit: this.ui.sortUnit, rowOrder: main?.units ?? [] },
       heatmaps,
+      filteredHeatmap: this.filtered.describe(),
+      surprisalStrip: r && this.surprisalScale ? { cols: r.tokens.length, legend: this.surprisalScale.legend, clip: this.surprisalScale.clip } : null,
       hover: this.hoverText,
       selection: this.selection,
       threshold: thresholdFor(this.ui, this.ui.quantity),
-      unitSearch: this.found.slice(0, MAX_LISTED_UNITS).map((f) => ({ ...f })),
+      unitSearch: sv && this.selection ? {
+        layer: this.ui.layer, quantity: this.ui.quantity, threshold: thresholdFor(this.ui, this.ui.quantity), start: this.selection.start, end: this.selection.end,
+        units: this.found.map((f) => ({ ...f })), listed: Math.min(this.found.length, MAX_LISTED_UNITS), error: this.searchError,
+      } : null,
       matches: this.matches.map((m) => plain(m)),
+      matchSearch: this.matchSearch ? plain(this.matchSearch) : null,
       matchStatus: this.el.matchStatus.textContent ?? '',
+      probes: (this.result?.probes ?? []).map((p) => ({ name: p.name, label: p.label, best: p.best.map((b) => ({ ...b })) })),
       saturation: this.currentSaturation().map((p) => ({ ...p })),
       saturationSource: this.saturationSource,
       sample: this.sample ? this.sample.tokens.map((token, i) => ({ token, p: this.sample!.probs[i] })) : [],
@@ -719,9 +807,19 @@ export class InspectorView {
     };
   }
 
+  /** Shows one heatmap or all of them stacked (as the Show selector does). */
+  layout(layout: 'one' | 'all'): void {
+    this.setLayout(layout === 'all' ? 'all' : 'one');
+  }
+
+  /** Colours the editor by a unit (null: clears), as the probes' Colour Editor button does. */
+  colorEditor(unit: UnitRef | null): void {
+    this.host.post({ type: 'inspector.colorEditor', unit: unit ? { layer: unit.layer, quantity: unit.quantity, unit: unit.unit } : null });
+  }
+
   /** Moves the hover details (and cursor) to a token and unit of the shown heatmap; returns the details text. */
   hoverAt(token: number, unit: number): string {
-    if (!this.heatmap.focusCell(token, unit) && this.result) this.onHover({ token, unit });
+    if (!this.heatmap.focusCell(token, unit) && this.result) this.onHover({ token, unit, layer: this.ui.layer, quantity: this.ui.quantity });
     return this.hoverText;
   }
 
