@@ -1,13 +1,14 @@
 // The `gatescope` command line: a dispatcher over one module per command (train, sample, eval,
-// predict, activations, corpus), with the help text and the one place errors become messages and
-// exit codes. Run as `npx gatescope <command>` or `npm start -- <command>`; `npm start` alone trains on
-// this repository for about a minute and shows what the model learned.
+// predict, activations, inspect, corpus), with the help text and the one place errors become
+// messages and exit codes. Run as `npx gatescope <command>` or `npm start -- <command>`; `npm start`
+// alone trains on this repository for about a minute and shows what the model learned.
 
 import { GateScopeError } from '../kernels/errors';
 import { ACTIVATIONS_USAGE, activationsCommand } from './activations';
 import { CORPUS_COMMAND_USAGE, corpusCommand } from './corpusCommand';
 import { CORPUS_USAGE } from './corpusOptions';
 import { EVAL_USAGE, evalCommand } from './eval';
+import { INSPECT_USAGE, inspectCommand } from './inspect';
 import { PREDICT_USAGE, predictCommand } from './predict';
 import { SAMPLE_USAGE, sampleCommand } from './sample';
 import { TRAIN_USAGE, trainCommand } from './train';
@@ -22,6 +23,9 @@ Usage:
                                           the most likely next tokens after a text
   gatescope activations CHECKPOINT (--text TEXT | --file PATH) [--layer L] [--json]
                                           one layer's hidden state, cell and gates after each token
+  gatescope inspect CHECKPOINT (--text TEXT | --file PATH) [--select START:END] [--layer L] [--json]
+                                          what the inspector shows: surprisal, top-5, every layer's
+                                          activations, the probes; unit search and match (below)
   gatescope corpus [DIR] [--json]         the files training on DIR reads, in order, and what it
                                           skips and why (the same planner as the VS Code extension)
   gatescope help                          this text
@@ -38,6 +42,8 @@ ${PREDICT_USAGE}
 
 ${ACTIVATIONS_USAGE}
 
+${INSPECT_USAGE}
+
 ${CORPUS_COMMAND_USAGE}
 
 Tokens are shown as their text; a BPE token that ends inside a character shows its incomplete
@@ -50,6 +56,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   eval: evalCommand,
   predict: predictCommand,
   activations: activationsCommand,
+  inspect: inspectCommand,
   corpus: corpusCommand,
 };
 
