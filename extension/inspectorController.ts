@@ -122,7 +122,7 @@ export class InspectorController implements vscode.Disposable {
       onProblem: (m) => this.log.warn(`inspector: ${m}`),
     });
     this.hosts = new InspectorHosts(deps.extensionUri, deps.log, {
-      onMessage: (m) => this.onMessage(m),
+      onMessage: (m, reply) => this.onMessage(m, reply),
       onVisibilityChanged: () => this.onVisibilityChanged(),
     });
     this.inspections = new Superseding((snap) => this.runInspection(snap), (a) => this.showInspection(a), (e, snap) => this.inspectionFailed(e, snap));
@@ -407,11 +407,11 @@ export class InspectorController implements vscode.Disposable {
   // -------------------------------------------------------------------------------------------
   // Messages from the pages
 
-  private onMessage(m: InspectorFromWebview): void {
+  private onMessage(m: InspectorFromWebview, reply: (m: InspectorToWebview) => Promise<void>): void {
     switch (m.type) {
       case 'inspector.ready':
         this.log.info(`inspector: a page is ready (protocol ${m.version})`);
-        void this.resend();
+        void this.resend(reply);
         return;
       case 'inspector.refresh':
         this.inspectNow();
@@ -442,14 +442,14 @@ export class InspectorController implements vscode.Disposable {
     }
   }
 
-  /** A page (re)opened: it gets what it showed before, or a first inspection. */
-  private async resend(): Promise<void> {
-    await this.hosts.post(this.lastStatus);
-    if (this.lastResult) await this.hosts.post(this.lastResult);
+  /** A page (re)opened: it gets what it showed before (the other page has it already), or a first inspection. */
+  private async resend(reply: (m: InspectorToWebview) => Promise<void>): Promise<void> {
+    await reply(this.lastStatus);
+    if (this.lastResult) await reply(this.lastResult);
     else this.follow(0);
-    if (this.lastMatch) await this.hosts.post(this.lastMatch);
-    if (this.lastSaturation) await this.hosts.post(this.lastSaturation);
-    await this.hosts.post({ type: 'inspector.decorated', unit: this.colourUnit });
+    if (this.lastMatch) await reply(this.lastMatch);
+    if (this.lastSaturation) await reply(this.lastSaturation);
+    await reply({ type: 'inspector.decorated', unit: this.colourUnit });
   }
 
   // -------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import * as vscode from 'vscode';
 import { InspectorFromWebview, InspectorToWebview, parseFromWebview } from '../webview/protocol';
 
 export interface InspectorHostEvents {
-  /** A checked message from one of the pages. */
-  onMessage(msg: InspectorFromWebview): void;
+  /** A checked message from one of the pages; `reply` posts to that page only. */
+  onMessage(msg: InspectorFromWebview, reply: (m: InspectorToWebview) => Promise<void>): void;
   /** A page was shown, hidden, opened or closed. */
   onVisibilityChanged(): void;
 }
@@ -163,8 +163,15 @@ export class InspectorHosts implements vscode.WebviewViewProvider, vscode.Dispos
       this.malformed(where, raw, `'${msg.type}' is a dashboard message, not an inspector one`);
       return;
     }
+    const reply = async (m: InspectorToWebview) => {
+      try {
+        await host.webview.postMessage(m);
+      } catch (e) {
+        this.log.warn(`inspector ${where}: posting a '${m.type}' message failed: ${errorMessage(e)}`);
+      }
+    };
     try {
-      this.events.onMessage(msg as InspectorFromWebview);
+      this.events.onMessage(msg as InspectorFromWebview, reply);
     } catch (e) {
       this.log.error(`inspector: handling a '${msg.type}' message failed: ${errorMessage(e)}`);
     }
