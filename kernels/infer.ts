@@ -2,7 +2,7 @@
 // decoding, and an incremental API: feed tokens one at a time into a state object that can be
 // copied and kept (the completion provider caches states along a document). trace() also returns
 // one layer's activations after each token, for the activation views and `gatescope activations`,
-// and traceAll() every layer's and the logits after each token in one pass, for the inspector.
+// and traceAll() every layer's, with the logits after each token, in one pass, for the inspector.
 
 import { CellType, ModelConfig, gateCount } from './config';
 import { CpuModel, RecurrentState, copyState, zeroState } from './cpu/model';
@@ -99,20 +99,21 @@ export class InferenceSession {
 
   /**
    * Feeds tokens like feedMany (the state advances the same way) and returns, in the same single
-   * pass, every layer's activations after each token (each layer exactly as trace() gives it) and
-   * the logits after each token, [T*V] (row t: the distribution of token t+1 before softmax).
+   * pass, every layer's activations after each token (each layer exactly as trace() gives it). The
+   * logits after each token (row t: the distribution of token t+1 before softmax) go to `onLogits`
+   * a chunk at a time, rows [t0, t0+n) as n*V values valid during the call, so that a large
+   * vocabulary over thousands of tokens is never held at once.
    */
-  traceAll(s: InferenceState, ids: ArrayLike<number>): { layers: LayerTrace[]; logits: Float32Array } {
+  traceAll(s: InferenceState, ids: ArrayLike<number>, onLogits?: (rows: Float32Array, t0: number, n: number) => void): LayerTrace[] {
     const { numLayers: L, vocabSize: V } = this.config;
     const T = ids.length;
     const layers = Array.from({ length: L }, () => this.emptyTrace(T));
-    const logits = new Float32Array(T * V);
     for (let i = 0; i < T; i += PRIME_CHUNK) {
       const n = this.runChunk(s, ids, i, false);
       for (let l = 0; l < L; l++) this.copyLayer(layers[l], l, i, n);
-      logits.set(this.lastLogits.subarray(0, n * V), i * V);
+      onLogits?.(this.lastLogits.subarray(0, n * V), i, n);
     }
-    return { layers, logits };
+    return layers;
   }
 
   private lastLogits: Float32Array = new Float32Array(0);

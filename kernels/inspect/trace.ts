@@ -20,31 +20,30 @@ export function inspectWindow(session: InferenceSession, tokenizer: Tokenizer, t
   const state = session.newState();
   if (plan.primeStart < plan.start) session.feedMany(state, tokenizer.encode(text.slice(plan.primeStart, plan.start)));
   const before = state.logits ? state.logits.slice() : null;
-  const { layers, logits } = session.traceAll(state, ids);
-
   const k = Math.max(0, Math.min(opts.topK ?? DEFAULT_TOP_K, V));
   const surprisal = new Float32Array(T);
   const nextProb = new Float32Array(T);
   const topTokens: string[] = new Array(T * k);
   const topProbs = new Float32Array(T * k);
-  const lse = (row: ArrayLike<number>, off: number) => logSumExp(row, off, V);
-  if (T > 0) surprisal[0] = before ? (lse(before, 0) - before[ids[0]]) / Math.LN2 : NaN;
-  for (let t = 0; t < T; t++) {
-    const off = t * V;
-    const z = lse(logits, off);
-    if (t + 1 < T) {
-      const lp = logits[off + ids[t + 1]] - z;
-      surprisal[t + 1] = -lp / Math.LN2;
-      nextProb[t] = Math.exp(lp);
-    } else {
-      nextProb[t] = NaN;
+  if (T > 0) surprisal[0] = before ? (logSumExp(before, 0, V) - before[ids[0]]) / Math.LN2 : NaN;
+  const layers = session.traceAll(state, ids, (logits, t0, n) => {
+    for (let i = 0; i < n; i++) {
+      const t = t0 + i, off = i * V;
+      const z = logSumExp(logits, off, V);
+      if (t + 1 < T) {
+        const lp = logits[off + ids[t + 1]] - z;
+        surprisal[t + 1] = -lp / Math.LN2;
+        nextProb[t] = Math.exp(lp);
+      } else {
+        nextProb[t] = NaN;
+      }
+      const best = topOf(logits, off, V, k);
+      for (let r = 0; r < k; r++) {
+        topTokens[t * k + r] = tokenizer.tokenLabel(best[r]);
+        topProbs[t * k + r] = Math.exp(logits[off + best[r]] - z);
+      }
     }
-    const best = topOf(logits, off, V, k);
-    for (let r = 0; r < k; r++) {
-      topTokens[t * k + r] = tokenizer.tokenLabel(best[r]);
-      topProbs[t * k + r] = Math.exp(logits[off + best[r]] - z);
-    }
-  }
+  });
   return {
     cell,
     hiddenSize: H,
