@@ -368,9 +368,9 @@ export class InspectorController implements vscode.Disposable {
     return { key, info: { config: ck.config, step: ck.step, tokenizer } };
   }
 
-  /** Polls the model file while a page is visible or the editor is coloured. */
+  /** Polls the model file while a page is open (shown or not: it is shown the latest model's result) or the editor is coloured. */
   private updatePolling(): void {
-    const wanted = this.hosts.visible || this.colourUnit !== null;
+    const wanted = this.hosts.open || this.colourUnit !== null;
     if (wanted && !this.pollTimer) {
       this.pollTimer = setInterval(() => void this.checkModel(), MODEL_POLL_MS);
       void this.checkModel();

@@ -3,7 +3,7 @@
 // editor. Both load dist/inspector.js and media/inspector.css under the dashboard's content security
 // policy (a fresh nonce per render, extension/panel.ts), may be open at once and get every message.
 // Every message a page posts is checked by parseFromWebview first; a malformed one is dropped and
-// logged once per kind. Neither page is kept alive while hidden: on 'inspector.ready' the controller
+// logged once per kind; a page's 'log' lines go to the GateScope log. Neither page is kept alive while hidden: on 'inspector.ready' the controller
 // sends the last status and results again, so a page comes back as it was.
 
 import * as crypto from 'crypto';
@@ -157,6 +157,11 @@ export class InspectorHosts implements vscode.WebviewViewProvider, vscode.Dispos
       msg = parseFromWebview(raw);
     } catch (e) {
       this.malformed(where, raw, errorMessage(e));
+      return;
+    }
+    if (msg.type === 'log') {
+      // The page's own log lines (what it dropped, what failed there) go to the GateScope log.
+      this.log[msg.level](`inspector ${where} page: ${msg.message}`);
       return;
     }
     if (!msg.type.startsWith('inspector.')) {
