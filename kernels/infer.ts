@@ -91,7 +91,7 @@ export class InferenceSession {
     check(Number.isInteger(layer) && layer >= 0 && layer < L, `layer must be a whole number from 0 to ${L - 1}, got ${layer}`);
     const out = this.emptyTrace(ids.length);
     for (let i = 0; i < ids.length; i += PRIME_CHUNK) {
-      const n = this.runChunk(s, ids, i, true);
+      const { n } = this.runChunk(s, ids, i, true);
       this.copyLayer(out, layer, i, n);
     }
     return out;
@@ -109,14 +109,12 @@ export class InferenceSession {
     const T = ids.length;
     const layers = Array.from({ length: L }, () => this.emptyTrace(T));
     for (let i = 0; i < T; i += PRIME_CHUNK) {
-      const n = this.runChunk(s, ids, i, false);
+      const { n, logits } = this.runChunk(s, ids, i, false);
       for (let l = 0; l < L; l++) this.copyLayer(layers[l], l, i, n);
-      onLogits?.(this.lastLogits.subarray(0, n * V), i, n);
+      onLogits?.(logits!.subarray(0, n * V), i, n);
     }
     return layers;
   }
-
-  private lastLogits: Float32Array = new Float32Array(0);
 
   private emptyTrace(T: number): LayerTrace {
     const { hiddenSize: H, cell } = this.config;
@@ -128,22 +126,25 @@ export class InferenceSession {
     };
   }
 
-  /** Runs ids[i, i+n) (n: at most one chunk) as one forward; returns n. Unless lastOnly, lastLogits then holds all n rows of logits. */
-  private runChunk(s: InferenceState, ids: ArrayLike<number>, i: number, lastOnly: boolean): number {
+  /**
+   * Runs ids[i, i+n) (n: at most one chunk) as one forward. Unless lastOnly, also returns the logits
+   * of all n rows (the model's buffer, valid until its next forward).
+   */
+  private runChunk(s: InferenceState, ids: ArrayLike<number>, i: number, lastOnly: boolean): { n: number; logits: Float32Array | null } {
     const n = Math.min(PRIME_CHUNK, ids.length - i);
     for (let k = 0; k < n; k++) this.scratch[k] = ids[i + k];
     const chunk = this.scratch.subarray(0, n);
     if (lastOnly) {
       this.run(s, chunk);
-      return n;
+      return { n, logits: null };
     }
     const V = this.config.vocabSize;
     this.checkIds(chunk);
-    this.lastLogits = this.model.forward(chunk, n, 1, s.inner, { train: false }) as Float32Array;
+    const logits = this.model.forward(chunk, n, 1, s.inner, { train: false }) as Float32Array;
     if (!s.logits) s.logits = new Float32Array(V);
-    s.logits.set(this.lastLogits.subarray((n - 1) * V, n * V));
+    s.logits.set(logits.subarray((n - 1) * V, n * V));
     s.position += n;
-    return n;
+    return { n, logits };
   }
 
   /** Copies layer `layer`'s activations of the last forward (n tokens) into `out` at token i. */
