@@ -15,10 +15,11 @@
 //     division) is an operator there.
 //   - bracket depth: ( [ { open and ) ] } close, outside strings and comments (never below 0).
 // A token's value is the state after its last character (what the model has read at that point) for
-// string, comment and bracket depth; the indentation (leading whitespace in columns, a tab advancing
-// to the next multiple of 4) of the line the token starts on; the column (same units) where the token
-// starts (columns count UTF-16 units); and 1 when an identifier ([A-Za-z_$] then [A-Za-z0-9_$], or any letter) starts inside the
-// token, outside strings and comments.
+// string, comment and bracket depth (a comment or string holds its opening "/*", "//", "#" or quote
+// and not its closing "*/" or quote); the indentation (leading whitespace in columns: a UTF-16 unit
+// each, a tab to the next multiple of 4) of the line the token starts on; the column where the token
+// starts; and 1 when an identifier ([A-Za-z_$] or a letter, not after [A-Za-z0-9_$]) starts inside
+// the token, outside strings and comments.
 
 import { InspectResult, ProbeResult, QuantityName } from './types';
 import { InspectionPlan } from './window';
