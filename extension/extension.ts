@@ -72,7 +72,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
   await ctl.init();
 
   // For the in-VS-Code tests only: destroys the panel's GPU device mid-training; reads what the panel and
-  // the inspector show; posts malformed messages to the inspector's pages.
+  // the inspector show; posts malformed messages to the inspector's pages, and a message as if a page sent it.
   if (context.extensionMode === vscode.ExtensionMode.Test) {
     context.subscriptions.push(
       vscode.commands.registerCommand('gatescope.test.loseGpuDevice', () => ctl.bridge.post({ type: 'loseDevice' })),
@@ -80,6 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
       vscode.commands.registerCommand('gatescope.test.inspectorDecorations', () => inspector.testDecorations()),
       vscode.commands.registerCommand('gatescope.test.inspectorState', () => inspector.testState()),
       vscode.commands.registerCommand('gatescope.test.inspectorPostMalformed', (n: number) => inspector.testPostMalformed(n)),
+      vscode.commands.registerCommand('gatescope.test.inspectorReceive', (raw: unknown) => inspector.testReceive(raw)),
     );
   }
 

@@ -151,7 +151,7 @@ export class InspectEngine {
   /** Gate saturation over SATURATION_SAMPLES evenly spaced pieces of the corpus (each primed as an inspection is). */
   saturation(req: Req<'saturation'>): Reply<'saturation'> {
     const m = this.use(req.modelKey);
-    const text = req.corpus.text;
+    const text = req.text;
     if (m.config.cell === 'rnn') return { type: 'saturation', id: req.id, tokens: 0, layers: [] };
     check(text.length > 0, 'the workspace corpus is empty: there is nothing to sample');
     const pieces = Math.min(SATURATION_SAMPLES, Math.max(1, Math.floor(text.length / SATURATION_SAMPLE_CHARS)));

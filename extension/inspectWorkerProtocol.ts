@@ -31,7 +31,8 @@ export type ToInspectWorker =
   | { type: 'unitValues'; id: number; modelKey: string; text: string; view: EditorView; unit: UnitRef; alpha: number }
   | { type: 'match'; id: number; modelKey: string; corpusKey: string; corpus: CorpusSource; layer: number; quantity: QuantityName; units: number[]; threshold: number; length: number }
   | { type: 'cancel'; id: number }
-  | { type: 'saturation'; id: number; modelKey: string; corpusKey: string; corpus: CorpusSource }
+  /** Gate saturation over a sample of this text (the workspace's corpus). */
+  | { type: 'saturation'; id: number; modelKey: string; text: string }
   | { type: 'sample'; id: number; modelKey: string; prompt: string; temperature: number; length: number; seed: number };
 
 export type FromInspectWorker =

@@ -112,7 +112,7 @@ export class InspectorController implements vscode.Disposable {
 
   /** The running match: its page id, its worker request, and how to stop reading the workspace. */
   private search: { searchId: number; workerId: number | null; cancel: vscode.CancellationTokenSource } | null = null;
-  private corpus: { key: string; source: CorpusSource; stale: boolean } | null = null;
+  private corpus: { key: string; collected: CollectedCorpus; stale: boolean } | null = null;
   private corpusGeneration = 0;
 
   constructor(deps: InspectorDeps) {
@@ -205,6 +205,11 @@ export class InspectorController implements vscode.Disposable {
       droppedInspections: this.inspections.dropped,
       malformedDropped: this.hosts.malformedDropped,
     };
+  }
+
+  /** For the in-VS-Code tests: a message as if a page had posted it (false when no page is open). */
+  testReceive(raw: unknown): boolean {
+    return this.hosts.receiveForTest(raw);
   }
 
   /** For the in-VS-Code tests: posts n malformed inspector messages to the pages (which must drop them); how many were posted. */
@@ -519,17 +524,17 @@ export class InspectorController implements vscode.Disposable {
   }
 
   /** The training corpus as the collector reads it now (kept until a file or a corpus setting changes). */
-  private async corpusSource(token: vscode.CancellationToken): Promise<{ key: string; source: CorpusSource }> {
+  private async collectCorpus(token: vscode.CancellationToken): Promise<{ key: string; collected: CollectedCorpus }> {
     if (this.corpus && !this.corpus.stale) return this.corpus;
     const { settings, problems } = readSettings();
     for (const p of problems) this.log.warn(p);
     const collected = await collectWorkspaceCorpus(settings.corpus, { token, log: this.log });
     if (!collected.text.length) throw new GateScopeError('The workspace has no text the model could have been trained on (see the GateScope output for the files skipped).');
-    const source = toCorpusSource(collected);
-    // Unchanged text keeps its key, so the worker's cached activations stay valid.
-    const same = this.corpus && this.corpus.source.text === source.text && sameFiles(this.corpus.source, source);
+    // Unchanged text and files keep their key, so the worker's cached activations stay valid.
+    const old = this.corpus?.collected;
+    const same = old && old.text === collected.text && old.files.length === collected.files.length && old.files.every((f, i) => f.uri === collected.files[i].uri);
     const key = same ? this.corpus!.key : `corpus${++this.corpusGeneration}`;
-    this.corpus = { key, source, stale: false };
+    this.corpus = { key, collected, stale: false };
     return this.corpus;
   }
 
@@ -542,22 +547,24 @@ export class InspectorController implements vscode.Disposable {
     const search: NonNullable<InspectorController['search']> = { searchId: m.searchId, workerId: null, cancel };
     this.search = search;
     const t0 = performance.now();
-    const finish = (results: MatchResult[], tokensSearched: number, cached: boolean, cancelled: boolean) => {
+    /** Answers the page (which waits for this search's results); only a search that ran to its end becomes the latest results. */
+    const finish = (results: MatchResult[], tokensSearched: number, cached: boolean, cancelled: boolean, completed: boolean) => {
       const msg: Extract<InspectorToWebview, { type: 'inspector.matchResults' }> = {
         type: 'inspector.matchResults', searchId: m.searchId, results, tokensSearched, seconds: (performance.now() - t0) / 1000, cached, cancelled,
       };
-      if (!cancelled) this.lastMatch = msg;
+      if (completed) this.lastMatch = msg;
       void this.hosts.post(msg);
     };
     try {
       this.log.info(`inspector: match ${m.searchId}: layer ${m.layer} ${m.quantity} units ${m.units.join(', ')} at ${m.threshold}, ${m.length} tokens`);
       const model = await this.currentModel();
       if (!model) throw new InspectWorkerError(NO_MODEL_MESSAGE, false);
-      const corpus = await this.corpusSource(cancel.token);
+      const corpus = await this.collectCorpus(cancel.token);
+      const source = toCorpusSource(corpus.collected);
       if (cancel.token.isCancellationRequested) throw new vscode.CancellationError();
       let lastProgress = 0;
       const req = this.client.request(
-        { type: 'match', corpusKey: corpus.key, corpus: corpus.source, layer: m.layer, quantity: m.quantity, units: m.units, threshold: m.threshold, length: m.length },
+        { type: 'match', corpusKey: corpus.key, corpus: source, layer: m.layer, quantity: m.quantity, units: m.units, threshold: m.threshold, length: m.length },
         (doneTokens, totalTokens) => {
           const now = performance.now();
           if (now - lastProgress < PROGRESS_EVERY_MS && doneTokens < totalTokens) return;
@@ -568,11 +575,11 @@ export class InspectorController implements vscode.Disposable {
       search.workerId = req.id;
       const r = await req.answer;
       this.log.info(`inspector: match ${m.searchId}: ${r.cancelled ? 'cancelled' : `${r.results.length} result(s)`} over ${r.tokensSearched.toLocaleString('en-US')} tokens in ${(performance.now() - t0).toFixed(0)} ms${r.cached ? ' (corpus activations cached)' : ''}, ${Math.round(r.tokensSearched / Math.max(r.seconds, 1e-6)).toLocaleString('en-US')} tokens/s in the worker`);
-      finish(r.results, r.tokensSearched, r.cached, r.cancelled);
+      finish(r.results, r.tokensSearched, r.cached, r.cancelled, !r.cancelled);
     } catch (e) {
-      if (e instanceof vscode.CancellationError || cancel.token.isCancellationRequested) finish([], 0, false, true);
+      if (e instanceof vscode.CancellationError || cancel.token.isCancellationRequested) finish([], 0, false, true, false);
       else {
-        finish([], 0, false, false);
+        finish([], 0, false, false, false);
         this.reportFailure(e, 'The match across the workspace failed');
       }
     } finally {
@@ -605,8 +612,8 @@ export class InspectorController implements vscode.Disposable {
       const model = await this.currentModel();
       if (!model) throw new InspectWorkerError(NO_MODEL_MESSAGE, false);
       this.setStatus('computing', 'Measuring gate saturation over a sample of the workspace…');
-      const corpus = await this.corpusSource(cancel.token);
-      const r = await this.client.request({ type: 'saturation', corpusKey: corpus.key, corpus: corpus.source }).answer;
+      const corpus = await this.collectCorpus(cancel.token);
+      const r = await this.client.request({ type: 'saturation', text: corpus.collected.text }).answer;
       this.lastSaturation = { type: 'inspector.saturation', requestId, tokens: r.tokens, layers: r.layers };
       this.log.info(`inspector: gate saturation over ${r.tokens.toLocaleString('en-US')} tokens of the workspace`);
       void this.hosts.post(this.lastSaturation);
@@ -644,8 +651,4 @@ function toCorpusSource(c: CollectedCorpus): CorpusSource {
   const spans = (c as CollectedCorpus & { spans?: { start: number; end: number }[] }).spans;
   if (!spans || spans.length !== c.files.length) throw new GateScopeError('The corpus collector did not say where each file lies in the corpus (extension/corpus.ts must pass on assembleCorpus\'s spans); matches cannot name their files.');
   return { text: c.text, files: c.files.map((f, i) => ({ path: f.path, uri: f.uri, start: spans[i].start, end: spans[i].end })) };
-}
-
-function sameFiles(a: CorpusSource, b: CorpusSource): boolean {
-  return a.files.length === b.files.length && a.files.every((f, i) => f.uri === b.files[i].uri && f.start === b.files[i].start && f.end === b.files[i].end);
 }

@@ -150,6 +150,14 @@ export class InspectorHosts implements vscode.WebviewViewProvider, vscode.Dispos
     host.webview.html = this.html(host.webview);
   }
 
+  /** For the in-VS-Code tests: handles `raw` as if an open page had posted it (checked the same way). */
+  receiveForTest(raw: unknown): boolean {
+    const host = this.panelHost ?? this.view;
+    if (!host) return false;
+    this.receive(host, 'test', raw);
+    return true;
+  }
+
   private receive(host: Host, where: string, raw: unknown): void {
     if (host !== this.view && host !== this.panelHost) return; // a page that has been replaced
     let msg;

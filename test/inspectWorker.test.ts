@@ -264,7 +264,7 @@ describe('inspector: the worker thread', function () {
 
   it('gate saturation over a corpus sample: a left and a right fraction per gate unit, in [0, 1]', async () => {
     client.setModel('k3', m.bytes);
-    const r = await client.request({ type: 'saturation', corpusKey: 'c1', corpus: corpusOf([TEXT]) }).answer;
+    const r = await client.request({ type: 'saturation', text: TEXT }).answer;
     assert.ok(r.tokens > 0);
     assert.strictEqual(r.layers.length, 2);
     for (const l of r.layers) for (const g of l.gates) {
@@ -297,7 +297,7 @@ describe('inspector: the worker thread', function () {
       }));
       worker.postMessage({ type: 'model', key: 'k3', bytes: m.bytes } satisfies ToInspectWorker);
       // Keeps the worker busy while the three inspections queue up behind it.
-      worker.postMessage({ type: 'saturation', id: 1, modelKey: 'k3', corpusKey: 'c', corpus: corpusOf([TEXT.repeat(40)]) } satisfies ToInspectWorker);
+      worker.postMessage({ type: 'saturation', id: 1, modelKey: 'k3', text: TEXT.repeat(40) } satisfies ToInspectWorker);
       for (const id of [2, 3, 4]) {
         worker.postMessage({ type: 'inspect', id, modelKey: 'k3', text: TEXT, view: { selection: null, visible: { start: id, end: 200 }, cursor: 0 } } satisfies ToInspectWorker);
       }
