@@ -492,9 +492,11 @@ export class Heatmap {
     g.clip();
     const sel = this.drag && this.selection ? this.selection : this.selection;
     if (sel) {
+      // The cells keep their colours (a tint would change what they say): an outline, and a band under the labels.
+      const { strip, labels } = this.heights();
       g.fillStyle = this.colors.focus;
-      g.globalAlpha = 0.18;
-      g.fillRect(X(sel.start), 0, (sel.end - sel.start) * this.x.cell, ph);
+      g.globalAlpha = 0.25;
+      g.fillRect(X(sel.start), ph + strip, (sel.end - sel.start) * this.x.cell, labels);
       g.globalAlpha = 1;
       g.strokeStyle = this.colors.focus;
       g.lineWidth = 2;

@@ -226,6 +226,12 @@ export class InspectorView {
     this.sortUnit.value = String(this.ui.sortUnit);
     this.sortUnit.hidden = this.ui.sort !== 'correlation';
     window.addEventListener('pagehide', () => this.save());
+    // The scatters read the theme's colours when drawn: draw them again when the theme changes (the heatmaps watch it themselves).
+    const theme = new MutationObserver(() => {
+      for (const sc of this.scatters) sc.draw();
+    });
+    theme.observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-kind'] });
+    theme.observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'] });
   }
 
   // ---------------------------------------------------------------------------------------------
