@@ -31,6 +31,8 @@ export interface CorpusFile {
 export interface CollectedCorpus {
   text: string;
   files: CorpusFile[];
+  /** Where files[i]'s text lies in `text`, UTF-16 [start, end) (for the inspector's matches). */
+  spans: { start: number; end: number }[];
   skipped: CorpusSkip[];
   bytes: number;
   folders: number;
@@ -133,7 +135,7 @@ export async function collectWorkspaceCorpus(settings: CorpusSettings, opts: Col
   log.info(`corpus: ${files.length.toLocaleString('en-US')} file(s), ${formatBytes(corpus.bytes)} from ${folders.length} folder(s) in ${elapsedMs} ms`);
   if (corpus.skipped.length) log.info(`skipped ${corpus.skipped.length.toLocaleString('en-US')} file(s): ${summarizeSkipped(corpus.skipped)}`);
   if (!files.length) log.warn('no usable text found in the workspace');
-  return { text: corpus.text, files, skipped: corpus.skipped, bytes: corpus.bytes, folders: folders.length, elapsedMs };
+  return { text: corpus.text, files, spans: corpus.spans, skipped: corpus.skipped, bytes: corpus.bytes, folders: folders.length, elapsedMs };
 }
 
 /** The path of `file` relative to `folder`, or undefined when it is not inside it. */

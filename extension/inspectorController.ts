@@ -648,7 +648,7 @@ export class InspectorController implements vscode.Disposable {
 
 /** The collected corpus with each file's span in its text, as the match kernel takes it. */
 function toCorpusSource(c: CollectedCorpus): CorpusSource {
-  const spans = (c as CollectedCorpus & { spans?: { start: number; end: number }[] }).spans;
-  if (!spans || spans.length !== c.files.length) throw new GateScopeError('The corpus collector did not say where each file lies in the corpus (extension/corpus.ts must pass on assembleCorpus\'s spans); matches cannot name their files.');
+  const spans = c.spans;
+  if (spans.length !== c.files.length) throw new GateScopeError('The corpus collector did not say where each file lies in the corpus (extension/corpus.ts must pass on assembleCorpus\'s spans); matches cannot name their files.');
   return { text: c.text, files: c.files.map((f, i) => ({ path: f.path, uri: f.uri, start: spans[i].start, end: spans[i].end })) };
 }
