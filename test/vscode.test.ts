@@ -26,6 +26,8 @@ import { SERIES_CONTRAST, contrastRatio, parseColor } from '../webview/chart';
 import { FIELDS } from '../webview/form';
 import { makeCorpusFixture } from './vscode/corpusFixture';
 import { makeFixtureWorkspace, makeManySmallFiles } from './vscode/fixture';
+import type { InspectorCase } from './vscode/suite/inspector.spec';
+import { InspectorReport, driveInspector } from './vscode/inspectorDriver';
 import { KeystrokeReport, drivePanelKeystrokes } from './vscode/keyboardDriver';
 import { THEME_SHOTS, takeThemeScreenshots } from './vscode/screenshots';
 import { SurfaceWatch, typeIntoPanelField, watchSurfaces } from './vscode/surfaceWatch';
@@ -323,6 +325,53 @@ describe('GateScope in a real VS Code (code-server)', function () {
     console.log(`      Stop while reading: "Stopping…" in the notification after ${noteStopping ? noteStopping.t - collectStop : '—'} ms`);
     check(noteStopping && noteStopping.t - collectStop < 1500, `the reading notification did not show "Stopping…": ${JSON.stringify(between(wbs, collectStop, collectStop + 3000).map((x) => x.notifications))}`);
     assert.deepStrictEqual(problems, []);
+  });
+
+  it('the inspector: its heatmaps, hover, unit search, matches and saturation equal `gatescope inspect`; a unit colours the editor; screenshots in three themes; bad input; speed (in-host suite "@inspector" and driver)', async () => {
+    const fx = makeFixtureWorkspace(path.join(tmp, 'inspector'), { settings: TINY_MODEL });
+    const syncDir = path.join(tmp, 'inspector-sync');
+    fs.mkdirSync(syncDir, { recursive: true });
+    // The models, trained by the CLI on the same workspace: a small 2-layer LSTM to inspect, and one of
+    // hidden 256, 2 layers (a single step: only its speed matters) for the timing.
+    const cliPath = path.join(PROJECT_ROOT, 'out', 'cli', 'gatescope.js');
+    const small = path.join(tmp, 'inspector-small.safetensors'), big = path.join(tmp, 'inspector-big.safetensors');
+    const train = (args: string[]) => run(process.execPath, [cliPath, 'train', fx.root, '--quiet', '--sample-length', '1', '--seq', '32', '--batch', '8', '--embed', '16', ...args]);
+    train(['--arch', 'lstm', '--hidden', '32', '--layers', '2', '--time', '25', '--out', small]);
+    train(['--arch', 'lstm', '--hidden', '256', '--layers', '2', '--steps', '1', '--out', big]);
+    const file = fx.sourceFiles.map((f) => (path.isAbsolute(f) ? path.relative(fx.root, f) : f)).find((f) => f.endsWith('.ts'))!;
+    const inspectorCase: InspectorCase = { smallModel: small, smallHidden: 32, bigModel: big, node: process.execPath, cli: cliPath, file };
+    writeJsonAtomic(path.join(syncDir, 'case.json'), inspectorCase);
+    const outDir = path.join(os.tmpdir(), 'gatescope-inspector-screenshots'); // kept after the run, to be looked at
+    let report: InspectorReport | undefined;
+    const r = await runExtensionTests({
+      workspace: fx.root,
+      developmentPaths: [PROJECT_ROOT],
+      testsPath: TESTS_PATH,
+      extensionEnv: { GATESCOPE_TEST_GREP: '@inspector', GATESCOPE_INSPECTOR_SYNC: syncDir },
+      expectTests: 5,
+      timeoutMs: 15 * 60_000,
+      viewport: { width: 1600, height: 1000 },
+      failureScreenshot: path.join(tmp, 'inspector-failure.png'),
+      during: async (wb) => {
+        report = await driveInspector(wb, syncDir, inspectorCase, fx.root, outDir);
+      },
+    });
+    printReport(r.log);
+    assert.ok(report, 'the driver did not run');
+    console.log(`      compared with the CLI: ${report.compared.join(', ')}; largest difference ${report.maxDifference.toExponential(2)}`);
+    console.log(`      512 × 4,000 heatmap render: ${report.renderMs.map((x) => x.toFixed(1)).join(', ')} ms; hover ${report.hoverMs ? `${report.hoverMs.median.toFixed(2)} ms median, ${report.hoverMs.max.toFixed(1)} ms max` : '—'}; match search ${report.matchTokensPerSecond ? `${Math.round(report.matchTokensPerSecond).toLocaleString('en-US')} tokens/s` : '—'}`);
+    const speed = path.join(syncDir, 'speed.json');
+    if (fs.existsSync(speed)) console.log(`      worker: ${fs.readFileSync(speed, 'utf8').replace(/\s+/g, ' ')}`);
+    assert.deepStrictEqual(report.problems, [], 'the driver found problems');
+    assert.strictEqual(r.exitCode, 0, `the in-host inspector spec failed:\n${logTail(r.log, 80)}`);
+    const sorted = [...report.renderMs].sort((a, b) => a - b);
+    assert.ok(sorted[Math.floor(sorted.length / 2)] < 50, `rendering 512 × 4,000 took ${sorted.join(', ')} ms (median over 50 ms)`);
+    for (const f of report.shots) {
+      const kb = fs.statSync(f).size / 1024;
+      console.log(`      ${f}: ${kb.toFixed(0)} KB`);
+      assert.ok(kb < 400, `${f} is ${kb.toFixed(0)} KB`);
+      if (process.env.GATESCOPE_UPDATE_SCREENSHOT === '1') fs.copyFileSync(f, path.join(PROJECT_ROOT, 'media', path.basename(f)));
+    }
   });
 
   it('the packaged .vsix (under 5 MB) installs with --install-extension, activates, trains from the command palette, refuses a corrupted import with an error notification, and resumes after a window reload', async () => {

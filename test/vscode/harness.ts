@@ -406,6 +406,8 @@ export interface ExtensionTestOptions {
   failureScreenshot?: string;
   /** Echo each log line to this process's stderr as it arrives. */
   echo?: boolean;
+  /** The browser window's size (default 1400 × 900). */
+  viewport?: { width: number; height: number };
   /**
    * How many in-host tests the run must report (passed + failed, from suite/index.ts's result line). A run
    * whose count differs, or that reports none, throws even if its exit code is 0: a grep or a skipped file
@@ -458,7 +460,7 @@ export async function runExtensionTests(opts: ExtensionTestOptions): Promise<Ext
   let wb: Workbench | undefined;
   try {
     const onLog = opts.echo ? (line: string) => process.stderr.write(`[workbench] ${line}\n`) : undefined;
-    wb = await openWorkbench(server, { folder: opts.workspace, developmentPaths: opts.developmentPaths, testsPath: opts.testsPath, extensionEnv: opts.extensionEnv, onLog });
+    wb = await openWorkbench(server, { folder: opts.workspace, developmentPaths: opts.developmentPaths, testsPath: opts.testsPath, extensionEnv: opts.extensionEnv, onLog, viewport: opts.viewport });
     await opts.during?.(wb, server);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(0, timeoutMs - (Date.now() - started)))));
