@@ -1,0 +1,32 @@
+// What the .vsix carries (`vsce ls`, the list `vsce package` packs): every bundle webpack builds for the
+// extension and its webviews, every stylesheet and image the webviews and README load from media/. A
+// new entry point or stylesheet left out of .vscodeignore's allow-list would ship a broken extension
+// (it happened to the inspector's bundles): this test names it.
+
+import * as assert from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+describe('the packaged extension', function () {
+  this.timeout(120_000);
+
+  it('holds every bundle of the extension and webview builds, and every media file the webviews and README use', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const configs = require(path.join(ROOT, 'webpack.config.js')) as { name: string; entry: Record<string, string> }[];
+    const bundles = configs.filter((c) => c.name === 'extension' || c.name === 'webview').flatMap((c) => Object.keys(c.entry).map((k) => `dist/${k}.js`));
+    assert.ok(bundles.includes('dist/inspector.js') && bundles.includes('dist/extension.js'), `webpack's entries were not read: ${bundles}`);
+    const sources = ['extension/panel.ts', 'extension/inspectorView.ts'].map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
+    const styles = [...sources.matchAll(/'media',\s*'([^']+)'/g)].map((m) => `media/${m[1]}`);
+    assert.ok(styles.length >= 2, `no stylesheet found in the webviews' HTML: ${styles}`);
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const images = [...readme.matchAll(/!\[[^\]]*\]\((media\/[^)]+)\)/g)].map((m) => m[1]);
+    const r = spawnSync('npx', ['vsce', 'ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8' });
+    assert.strictEqual(r.status, 0, `vsce ls failed: ${r.stderr}`);
+    const packed = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+    const missing = [...bundles, ...styles, ...images, 'package.json', 'README.md'].filter((f) => !packed.has(f));
+    assert.deepStrictEqual(missing, [], `.vscodeignore leaves these out of the .vsix: ${missing.join(', ')}`);
+  });
+});
