@@ -95,7 +95,8 @@ export async function driveInspector(wb: Workbench, dir: string, c: InspectorCas
   const { page } = wb;
   let hostExited = false;
   void wb.exited.then(() => (hostExited = true));
-  const gone = () => (hostExited ? 'the extension host exited (see the in-host report)' : undefined);
+  const gone = () => (hostExited ? 'the extension host exited (see the in-host report)'
+    : fs.existsSync(at('host-failed')) ? `the in-host test failed: ${fs.readFileSync(at('host-failed'), 'utf8').trim()}` : undefined);
   const cli = (args: string[]) => JSON.parse(execFileSync(c.node, [c.cli, ...args], { encoding: 'utf8', maxBuffer: 1024 ** 3 })) as CliInspect;
   const diff = (what: string, a: ArrayLike<number | null>, b: ArrayLike<number | null>) => {
     check(a.length === b.length, `${what}: ${a.length} values in the webview, ${b.length} from the CLI`);

@@ -76,6 +76,14 @@ describe('GateScope inspector @inspector', function () {
   let c: InspectorCase;
   let lastId = 0;
 
+  /** Stops a wait for the driver once the driver has given up (its problems are in the harness's report). */
+  const driverGone = () => (fs.existsSync(at('driver-done')) ? 'the driver stopped early (see its problems in the harness output)' : undefined);
+
+  // A failed test tells the driver at once, so it does not wait for steps that will never come.
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') writeJsonAtomic(at('host-failed'), { test: this.currentTest.title });
+  });
+
   before(async function () {
     assert.ok(dir, 'GATESCOPE_INSPECTOR_SYNC is not set: run this spec through test/vscode.test.ts, whose driver works the webview');
     c = JSON.parse(fs.readFileSync(at('case'), 'utf8')) as InspectorCase;
@@ -89,7 +97,7 @@ describe('GateScope inspector @inspector', function () {
     const s = await until('the no-model status', state, (x) => x.status === 'noModel');
     assert.match(s.message, /no model/i);
     writeJsonAtomic(at('no-model'), { message: s.message });
-    await waitForJson(at('no-model-seen'), 'the driver to see the no-model message', 120_000);
+    await waitForJson(at('no-model-seen'), 'the driver to see the no-model message', 120_000, driverGone);
   });
 
   it('inspects a selection; the driver checks the webview against `gatescope inspect`; a unit colours the editor as the CLI says, and clearing removes it', async () => {
@@ -104,7 +112,7 @@ describe('GateScope inspector @inspector', function () {
     assert.ok(s.lastRequest && s.lastRequest.selection, 'the request carried no selection');
     console.log(`      inspected ${s.lastResult!.tokens} tokens of ${c.file} [${s.lastResult!.start}, ${s.lastResult!.end}) in ${s.lastResult!.workerMs.toFixed(1)} ms in the worker`);
     writeJsonAtomic(at('inspected'), { fsPath: doc.uri.fsPath, request: s.lastRequest, result: s.lastResult });
-    const colored = await waitForJson<{ unit: Decorations['unit'] }>(at('colored'), 'the driver to check the webview and colour the editor by a unit', 8 * 60_000);
+    const colored = await waitForJson<{ unit: Decorations['unit'] }>(at('colored'), 'the driver to check the webview and colour the editor by a unit', 8 * 60_000, driverGone);
 
     // The decorations: one per token of the visible range, its colour the panel's colour for the value the CLI gives.
     const deco = await until('the unit decorations', () => vscode.commands.executeCommand<Decorations>('gatescope.test.inspectorDecorations'),
@@ -142,6 +150,7 @@ describe('GateScope inspector @inspector', function () {
     try {
       for (let i = 0, deadline = Date.now() + 5 * 60_000; !fs.existsSync(at('shots-done')); ) {
         assert.ok(Date.now() < deadline, 'the driver neither asked for a theme nor finished within 5 minutes');
+        assert.ok(!fs.existsSync(at('driver-done')), 'the driver stopped before the screenshots (see its problems in the harness output)');
         if (fs.existsSync(themeRequest(dir, i))) {
           const { theme } = JSON.parse(fs.readFileSync(themeRequest(dir, i), 'utf8')) as { theme: string };
           await workbench.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
@@ -180,7 +189,7 @@ describe('GateScope inspector @inspector', function () {
     const sent = await vscode.commands.executeCommand<number>('gatescope.test.inspectorPostMalformed', 1000);
     assert.strictEqual(sent, 1000);
     writeJsonAtomic(at('malformed-sent'), { sent });
-    const driver = await waitForJson<{ posted: number; dropped: number; errors: string[] }>(at('malformed-posted'), 'the driver\'s malformed messages', 120_000);
+    const driver = await waitForJson<{ posted: number; dropped: number; errors: string[] }>(at('malformed-posted'), 'the driver\'s malformed messages', 120_000, driverGone);
     assert.strictEqual(driver.posted, 1000);
     const after = await until('the malformed messages from the webview to be dropped', state, (x) => Object.values(x.malformedDropped).reduce((a, b) => a + b, 0) >= 1000, 60_000);
     console.log(`      malformed: the webview dropped ${driver.dropped} of 1,000 (uncaught errors: ${driver.errors.length}); the extension dropped ${JSON.stringify(after.malformedDropped)}`);
