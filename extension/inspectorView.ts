@@ -6,9 +6,9 @@
 // logged once per kind; a page's 'log' lines go to the GateScope log. Neither page is kept alive while hidden: on 'inspector.ready' the controller
 // sends the last status and results again, so a page comes back as it was.
 
-import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 import { InspectorFromWebview, InspectorToWebview, parseFromWebview } from '../webview/protocol';
+import { webviewHtml, webviewResourceRoots } from './webviewPage';
 
 export interface InspectorHostEvents {
   /** A checked message from one of the pages; `reply` posts to that page only. */
@@ -141,7 +141,7 @@ export class InspectorHosts implements vscode.WebviewViewProvider, vscode.Dispos
   // ---------------------------------------------------------------------------------------------
 
   private roots(): vscode.Uri[] {
-    return [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')];
+    return webviewResourceRoots(this.extensionUri);
   }
 
   private setUp(host: Host, where: string): void {
@@ -213,34 +213,7 @@ export class InspectorHosts implements vscode.WebviewViewProvider, vscode.Dispos
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = crypto.randomBytes(18).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'inspector.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'inspector.css'));
-    const src = webview.cspSource;
-    // The dashboard's policy (extension/panel.ts explains each source): scripts only with the nonce,
-    // styles from the extension and the nonce, nothing else.
-    const csp = [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      `style-src ${src} 'nonce-${nonce}'`,
-      `font-src ${src}`,
-      `img-src ${src} data:`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp};">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta property="csp-nonce" content="${nonce}">
-<link rel="stylesheet" href="${style.toString()}">
-<title>GateScope Inspector</title>
-</head>
-<body>
-<main id="app" aria-label="GateScope Inspector"></main>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, this.extensionUri, { script: 'inspector.js', style: 'inspector.css', title: 'GateScope Inspector' });
   }
 }
 

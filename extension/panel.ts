@@ -5,9 +5,9 @@
 // the host) and wakes whoever waits in open(). The extension registers it (with
 // retainContextWhenHidden, so training in the webview goes on while the view is hidden).
 
-import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 import { FormValues, FromWebview, GpuInfo, PROTOCOL_VERSION, PanelState, ToWebview, parseFromWebview } from '../webview/protocol';
+import { webviewHtml, webviewResourceRoots } from './webviewPage';
 
 export interface PanelHost {
   getInit(): { settings: FormValues; state: PanelState };
@@ -43,7 +43,7 @@ export class GateScopePanel implements vscode.WebviewViewProvider, vscode.Dispos
     const webview = view.webview;
     webview.options = {
       enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+      localResourceRoots: webviewResourceRoots(this.extensionUri),
     };
     this.viewListeners.push(
       webview.onDidReceiveMessage((raw: unknown) => this.receive(view, raw)),
@@ -173,38 +173,7 @@ export class GateScopePanel implements vscode.WebviewViewProvider, vscode.Dispos
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = crypto.randomBytes(18).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'panel.css'));
-    const src = webview.cspSource;
-    // The toolkit (FAST) styles its components with constructable stylesheets (adoptedStyleSheets),
-    // which style-src does not govern, so no 'unsafe-inline' is needed; the dashboard sets styles
-    // through the CSSOM only. One exception: at load FAST probes `:focus-visible` support with an
-    // empty <style> element, which it tags with the nonce from <meta property="csp-nonce">; without
-    // the nonce in style-src that probe is a CSP violation and the toolkit falls back to :focus rings
-    // on mouse clicks too. WebGPU needs no CSP source.
-    const csp = [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      `style-src ${src} 'nonce-${nonce}'`,
-      `font-src ${src}`,
-      `img-src ${src} data:`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp};">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<meta property="csp-nonce" content="${nonce}">
-<link rel="stylesheet" href="${style.toString()}">
-<title>GateScope</title>
-</head>
-<body>
-<main id="app" aria-label="GateScope"></main>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, this.extensionUri, { script: 'webview.js', style: 'panel.css', title: 'GateScope' });
   }
 }
 

@@ -19,7 +19,7 @@ describe('the packaged extension', function () {
     const bundles = configs.filter((c) => c.name === 'extension' || c.name === 'webview').flatMap((c) => Object.keys(c.entry).map((k) => `dist/${k}.js`));
     assert.ok(bundles.includes('dist/inspector.js') && bundles.includes('dist/extension.js'), `webpack's entries were not read: ${bundles}`);
     const sources = ['extension/panel.ts', 'extension/inspectorView.ts'].map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
-    const styles = [...sources.matchAll(/'media',\s*'([^']+)'/g)].map((m) => `media/${m[1]}`);
+    const styles = [...sources.matchAll(/style: '([^']+)'/g)].map((m) => `media/${m[1]}`);
     assert.ok(styles.length >= 2, `no stylesheet found in the webviews' HTML: ${styles}`);
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const images = [...readme.matchAll(/!\[[^\]]*\]\((media\/[^)]+)\)/g)].map((m) => m[1]);
