@@ -348,7 +348,7 @@ describe('GateScope in a real VS Code (code-server)', function () {
       developmentPaths: [PROJECT_ROOT],
       testsPath: TESTS_PATH,
       extensionEnv: { GATESCOPE_TEST_GREP: '@inspector', GATESCOPE_INSPECTOR_SYNC: syncDir },
-      expectTests: 5,
+      expectTests: 6,
       timeoutMs: 15 * 60_000,
       viewport: { width: 1600, height: 1000 },
       failureScreenshot: path.join(tmp, 'inspector-failure.png'),

@@ -265,6 +265,11 @@ export async function driveInspector(wb: Workbench, dir: string, c: InspectorCas
     }
     writeJsonAtomic(at('shots-done'), {});
 
+    // Opening a match, as a user does: a click on its row (the spec checks the editor that opens).
+    const first = matches.results[0] as { path: string; line: number; character: number; length: number };
+    await frame.locator('.match-row').first().click();
+    writeJsonAtomic(at('match-opened'), { path: first.path, line: first.line, character: first.character, length: first.length });
+
     // 4. 1,000 malformed messages from the webview.
     await waitForJson(at('malformed-sent'), 'the in-host malformed messages', 5 * 60_000, gone);
     frame = await inspectorFrame(page);

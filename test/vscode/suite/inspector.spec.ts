@@ -163,6 +163,15 @@ describe('GateScope inspector @inspector', function () {
     }
   });
 
+  it('a click on a match opens its file with the matched text selected', async () => {
+    const m = await waitForJson<{ path: string; line: number; character: number; length: number }>(at('match-opened'), 'the driver to click a match', 120_000, driverGone);
+    const editor = await until('the matched file in the editor', async () => vscode.window.activeTextEditor, (e) => !!e && e.document.uri.fsPath.replace(/\\/g, '/').endsWith(`/${m.path}`), 30_000);
+    const sel = editor!.selection;
+    console.log(`      opened ${m.path} at ${m.line + 1}:${m.character + 1}, ${m.length} characters selected`);
+    assert.deepStrictEqual([sel.start.line, sel.start.character], [m.line, m.character]);
+    assert.strictEqual(editor!.document.offsetAt(sel.end) - editor!.document.offsetAt(sel.start), m.length);
+  });
+
   it('bad input: an empty selection, 100,000 selected characters, an unknown language, 1,000 malformed messages each way', async () => {
     const editor = vscode.window.activeTextEditor!;
     // An empty selection: the visible range is inspected.
