@@ -193,7 +193,7 @@ export class InspectorController implements vscode.Disposable {
       message: this.lastStatus.message,
       lastRequest: this.lastRequest && { uri: this.lastRequest.uri, ...this.lastRequest.view },
       lastResult: r && {
-        requestId: r.requestId, uri: r.source.uri, version: r.source.version, start: r.source.start, end: r.source.end,
+        requestId: r.requestId, uri: r.source.uri, version: r.source.version, start: r.source.start, end: r.source.end, selection: r.source.selection,
         tokens: r.result.tokens.length, step: r.model.step, hiddenSize: r.result.hiddenSize, notice: r.notice,
         workerMs: this.timings.workerMs, roundTripMs: this.timings.roundTripMs,
       },

@@ -36,7 +36,7 @@ interface InspectorState {
   status: string;
   message: string;
   lastRequest: { uri: string; selection: { start: number; end: number } | null; visible: { start: number; end: number }; cursor: number } | null;
-  lastResult: { requestId: number; uri: string; version: number; start: number; end: number; tokens: number; step: number; hiddenSize: number; notice: string; workerMs: number } | null;
+  lastResult: { requestId: number; uri: string; version: number; start: number; end: number; selection: { start: number; end: number } | null; tokens: number; step: number; hiddenSize: number; notice: string; workerMs: number } | null;
   malformedDropped: Record<string, number>;
 }
 
@@ -176,7 +176,9 @@ describe('GateScope inspector @inspector', function () {
     const editor = vscode.window.activeTextEditor!;
     // An empty selection: the visible range is inspected.
     editor.selection = new vscode.Selection(new vscode.Position(3, 0), new vscode.Position(3, 0));
-    let s = await resultFor(editor.document, lastId);
+    // (The match just opened selected its text: wait for the inspection of the empty selection.)
+    let s = await until('the inspection with an empty selection', state, (x) => !!x.lastResult && x.lastResult.requestId > lastId
+      && x.lastResult.uri === editor.document.uri.toString() && x.lastResult.selection === null);
     lastId = s.lastResult!.requestId;
     assert.strictEqual(s.lastRequest!.selection, null);
     // 100,000 characters selected: at most 4,000 tokens, and the panel says why.
