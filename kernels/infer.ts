@@ -47,7 +47,8 @@ export interface LayerTrace {
 const PRIME_CHUNK = 256;
 
 export class InferenceSession {
-  private readonly model: CpuModel;
+  /** The CPU model behind the session (the corpus match runs it with many rows at once; do not change its weights). */
+  readonly model: CpuModel;
   private readonly scratch: Int32Array = new Int32Array(PRIME_CHUNK);
 
   constructor(readonly config: ModelConfig, params: ParamMap) {

@@ -35,7 +35,7 @@
 //    pass over the N span scores per result.
 
 import { CellType, gateCount } from '../config';
-import { CpuModel, LayerActivations, zeroState } from '../cpu/model';
+import { LayerActivations, zeroState } from '../cpu/model';
 import { check } from '../errors';
 import { GATE_NAMES, InferenceSession } from '../infer';
 import { Vec } from '../tensor';
@@ -122,17 +122,6 @@ function quantityView(a: LayerActivations, cell: CellType, quantity: QuantityNam
   if (quantity === 'pre') return { src: a.pre!, stride: H, at: 0 };
   const g = GATE_NAMES[cell].indexOf(quantity);
   return { src: a.gates!, stride: gateCount(cell) * H, at: g * H };
-}
-
-/**
- * The session's CPU model, for batch forwards. InferenceSession runs one sequence at a time and keeps
- * its CpuModel to itself; the corpus runs through the same model (same weights, same code) with B rows.
- * Read without copying the weights: a corpus activation pass is as fast as the model itself.
- */
-function batchModel(session: InferenceSession): CpuModel {
-  const model = (session as unknown as { model?: unknown }).model;
-  check(model instanceof CpuModel, 'this InferenceSession keeps no CpuModel to run the corpus through (kernels/infer.ts changed); corpus activations need one');
-  return model;
 }
 
 function checkFiles(corpus: CorpusSource): void {
@@ -301,7 +290,7 @@ export class CorpusActivations {
     const feedFrom = Int32Array.from({ length: B }, (_, b) => Math.max(0, b * L - warmup));
     let steps = 0;
     for (let b = 0; b < B; b++) steps = Math.max(steps, keepTo[b] - feedFrom[b]);
-    const model = B ? batchModel(session) : null;
+    const model = B ? session.model : null;
     const state = zeroState(config, Math.max(B, 1));
     const x = new Int32Array(W * B);
     opts.onProgress?.(0, N);
