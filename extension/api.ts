@@ -19,7 +19,8 @@ export interface ApiDisposable {
 /** An event to subscribe to, as vscode.Event. */
 export type ApiEvent<T> = (listener: (e: T) => unknown, thisArgs?: unknown, disposables?: ApiDisposable[]) => ApiDisposable;
 
-export type BackendKind = 'cpu' | 'webgpu';
+/** Where a run computes: the reference CPU engine, the WebAssembly SIMD engine, or WebGPU. */
+export type BackendKind = 'cpu' | 'wasm' | 'webgpu';
 
 export interface ModelConfig {
   cell: 'rnn' | 'lstm' | 'gru';

@@ -9,7 +9,7 @@ import { formatCount } from '../kernels/format';
 import type { BackendKind } from '../kernels/session';
 import type { PanelState } from '../webview/protocol';
 
-export const BACKEND_LABEL: Record<BackendKind, string> = { cpu: 'CPU', webgpu: 'WebGPU' };
+export const BACKEND_LABEL: Record<BackendKind, string> = { cpu: 'CPU', wasm: 'CPU (WebAssembly)', webgpu: 'WebGPU' };
 
 /** The current run's latest progress figures (absent until its first report). */
 export interface LiveFigures {

@@ -14,7 +14,7 @@ export interface StepResult {
 }
 
 export interface TrainingBackend {
-  readonly kind: 'cpu' | 'webgpu';
+  readonly kind: 'cpu' | 'wasm' | 'webgpu';
   readonly config: ModelConfig;
   readonly optim: OptimConfig;
   /** Optimizer steps taken so far (Adam's t). */

@@ -42,7 +42,8 @@ export interface TrainingJob {
   history?: HistoryPoint[];
 }
 
-export type BackendKind = 'cpu' | 'webgpu';
+/** Where a run computes: the reference CPU engine, the WebAssembly SIMD engine, or WebGPU. */
+export type BackendKind = 'cpu' | 'wasm' | 'webgpu';
 
 export type TrainingReport =
   | { kind: 'started'; runId: number; step: number; backend: BackendKind; adapter: string; config: ModelConfig; parameters: number; trainTokens: number; valTokens: number; resumed: boolean; note?: string }
