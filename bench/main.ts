@@ -173,9 +173,17 @@ function printTables(r: Report, configs: BenchConfig[]): void {
     const l = r.learning;
     out.push('', `Learning: ${l.config.cell} hidden ${l.config.hiddenSize}, ${l.config.tokenizer} tokenizer (${l.config.vocabSize} tokens), batch ${l.config.batchSize} × ${l.config.seqLen}, Adam ${l.config.learningRate}, clip ${l.config.clipNorm}`);
     out.push(`  corpus ${l.corpus.bytes} bytes, sha256 ${l.corpus.sha256}`);
-    out.push(`  GateScope: ${l.steps} steps in ${l.seconds.toFixed(0)} s → validation ${l.ours.valBitsPerChar.toFixed(4)} bits/char`);
+    out.push(`  reference: ${l.steps} steps in ${l.seconds.toFixed(0)} s → validation ${l.ours.valBitsPerChar.toFixed(4)} bits/char`);
     if ('error' in l.pytorch) out.push(`  PyTorch: ${l.pytorch.error}`);
-    else out.push(`  PyTorch:   ${l.steps} steps in ${l.pytorch.seconds.toFixed(0)} s → validation ${l.pytorch.valBitsPerChar.toFixed(4)} bits/char   (GateScope ÷ PyTorch = ${l.ratio!.toFixed(3)})`);
+    else out.push(`  PyTorch:   ${l.steps} steps in ${l.pytorch.seconds.toFixed(0)} s → validation ${l.pytorch.valBitsPerChar.toFixed(4)} bits/char   (reference ÷ PyTorch = ${l.ratio!.toFixed(3)})`);
+    if (l.sameTime) {
+      const t = l.sameTime;
+      out.push(`  Same wall clock, ${t.seconds} s each, one thread:`);
+      out.push(`    ${t.engine}: ${t.wasm.steps} steps → validation ${t.wasm.valBitsPerChar.toFixed(4)} bits/char`);
+      if ('error' in t.pytorch) out.push(`    PyTorch: ${t.pytorch.error}`);
+      else out.push(`    PyTorch: ${t.pytorch.steps} steps → validation ${t.pytorch.valBitsPerChar.toFixed(4)} bits/char   (${t.engine} ÷ PyTorch = ${t.ratio!.toFixed(3)}; goal ≤ 1.05)`);
+      out.push(`    reference: ${l.steps} steps → validation ${l.ours.valBitsPerChar.toFixed(4)} bits/char`);
+    }
   }
   if (r.inspect) out.push(...inspectBenchLines(r.inspect));
   process.stdout.write(out.join('\n') + '\n');

@@ -7,7 +7,9 @@ JOB.json:
   {"checkpoint": "init.safetensors", "trainTokens": "train.i32", "valTokens": "val.i32",
    "steps": int, "batch": B, "seq": T, "lr": float, "beta1": float, "beta2": float, "eps": float,
    "clip": float, "dropout": float, "cell": "lstm"|"gru"|"rnn", "vocab": V, "embed": E,
-   "hidden": H, "layers": L, "threads": int, optional "logEvery" (default 100), "seed" (dropout RNG, 0)}
+   "hidden": H, "layers": L, "threads": int, optional "logEvery" (default 100), "seed" (dropout RNG, 0),
+   optional "seconds": a wall-clock budget instead of a step count (then "steps" is only an upper bound;
+   the output's "steps" says how many ran)}
 
 Token files are little-endian int32. The checkpoint holds the initial weights with PyTorch's
 names (embedding.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias).
@@ -62,6 +64,7 @@ def main():
     V, E, H, L = int(job["vocab"]), int(job["embed"]), int(job["hidden"]), int(job["layers"])
     B, T = int(job["batch"]), int(job["seq"])
     steps = int(job["steps"])
+    budget = float(job["seconds"]) if job.get("seconds") is not None else None
     log_every = int(job.get("logEvery", 100))
     dropout = float(job.get("dropout", 0.0))
     clip = float(job.get("clip", 0.0))
@@ -89,7 +92,10 @@ def main():
     losses = []
     state = None
     t0 = time.perf_counter()
+    done = 0
     for s in range(steps):
+        if budget is not None and time.perf_counter() - t0 >= budget:
+            break
         w = s % W
         if w == 0:
             state = None
@@ -106,7 +112,8 @@ def main():
         state = detach(state)
         lv = loss.item()
         losses.append(lv)
-        if (s + 1) % log_every == 0 or s + 1 == steps:
+        done = s + 1
+        if (s + 1) % log_every == 0 or (budget is None and s + 1 == steps):
             recent = losses[-log_every:]
             print("[torch_learn] step %d/%d loss %.6f (mean of last %d: %.6f) %.1fs" % (
                 s + 1, steps, lv, len(recent), sum(recent) / len(recent), time.perf_counter() - t0),
@@ -138,7 +145,7 @@ def main():
     eval_seconds = time.perf_counter() - e0
 
     print(json.dumps({
-        "steps": steps,
+        "steps": done,
         "trainLossLast": train_loss_last,
         "valNats": val_nats,
         "valTargets": val_targets,
