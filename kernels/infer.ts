@@ -3,13 +3,22 @@
 // copied and kept (the completion provider caches states along a document). trace() also returns
 // one layer's activations after each token, for the activation views and `gatescope activations`,
 // and traceAll() every layer's, with the logits after each token, in one pass, for the inspector.
+// The model runs on the WebAssembly SIMD engine (kernels/wasm/model.ts, one thread) where the runtime
+// has WebAssembly SIMD, else on the CPU reference (kernels/cpu/model.ts); both compute the same values
+// to float32 rounding. The wasm engine uses the plain SIMD kernels unless told otherwise: they give the
+// same bits on every host (relaxed SIMD's fused multiply-add exists in VS Code's Electron but not in
+// Node 20 without a flag, and is no faster), so the CLI and the extension show identical activations.
 
 import { CellType, ModelConfig, gateCount } from './config';
-import { CpuModel, RecurrentState, copyState, zeroState } from './cpu/model';
+import { CpuModel, ForwardOptions, LayerActivations, RecurrentState, copyState, zeroState } from './cpu/model';
 import { softmaxRow } from './cpu/loss';
 import { check } from './errors';
 import { ParamMap } from './params';
 import { Rng } from './rng';
+import { Vec } from './tensor';
+import { serialRunner } from './wasm/arena';
+import { WasmModel } from './wasm/model';
+import { KernelVariant, wasmSupport } from './wasm/module';
 
 export interface SampleOptions {
   /** Softmax temperature; 0 means greedy. */
@@ -46,13 +55,42 @@ export interface LayerTrace {
 /** Longest chunk fed through one forward call when priming from a long context. */
 const PRIME_CHUNK = 256;
 
+/**
+ * What a session needs of a model, which CpuModel and WasmModel both are: a forward over a window
+ * (time-major ids, B streams, a carried state) returning logits, and the activations of the last one.
+ * Both return buffers owned by the model, valid until its next forward.
+ */
+export interface RecurrentModel {
+  readonly config: ModelConfig;
+  forward(x: Int32Array, T: number, B: number, state: RecurrentState, opts: ForwardOptions): Vec;
+  lastLayerActivations(layer: number): LayerActivations;
+}
+
+/** Which engine runs a session: 'auto' is WebAssembly SIMD where the runtime has it, else the CPU reference. */
+export type InferenceEngine = 'auto' | 'cpu' | 'wasm';
+
+export interface InferenceSessionOptions {
+  engine?: InferenceEngine;
+  /** The wasm engine's kernel build (default 'simd', the same bits on every host; see the file header). */
+  variant?: KernelVariant;
+}
+
 export class InferenceSession {
-  /** The CPU model behind the session (the corpus match runs it with many rows at once; do not change its weights). */
-  readonly model: CpuModel;
+  /** The model behind the session (the corpus match runs it with many rows at once; do not change its weights). */
+  readonly model: RecurrentModel;
+  /** The engine the session runs on. */
+  readonly engine: 'cpu' | 'wasm';
   private readonly scratch: Int32Array = new Int32Array(PRIME_CHUNK);
 
-  constructor(readonly config: ModelConfig, params: ParamMap) {
-    this.model = new CpuModel(config, params, 'f32');
+  constructor(readonly config: ModelConfig, params: ParamMap, opts: InferenceSessionOptions = {}) {
+    const asked = opts.engine ?? 'auto';
+    check(asked === 'auto' || asked === 'cpu' || asked === 'wasm', `engine must be 'auto', 'cpu' or 'wasm', got '${asked}'`);
+    const support = wasmSupport();
+    check(asked !== 'wasm' || support.simd, () => `the wasm inference engine needs WebAssembly SIMD, which is not available here (${support.reason}); use the cpu engine`);
+    this.engine = asked === 'cpu' || !support.simd ? 'cpu' : 'wasm';
+    this.model = this.engine === 'wasm'
+      ? new WasmModel(config, params, serialRunner(opts.variant ?? 'simd', 0), { training: false })
+      : new CpuModel(config, params, 'f32');
   }
 
   get vocabSize(): number {
