@@ -7,6 +7,7 @@ import { GateScopeError } from '../kernels/errors';
 import { ACTIVATIONS_USAGE, activationsCommand } from './activations';
 import { CORPUS_COMMAND_USAGE, corpusCommand } from './corpusCommand';
 import { CORPUS_USAGE } from './corpusOptions';
+import { applyNoSimdEnv } from './engines';
 import { EVAL_USAGE, evalCommand } from './eval';
 import { INSPECT_USAGE, inspectCommand } from './inspect';
 import { PREDICT_USAGE, predictCommand } from './predict';
@@ -62,6 +63,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
 
 export async function main(argv: string[]): Promise<number> {
   const [command = 'train', ...rest] = argv;
+  applyNoSimdEnv();
   try {
     if (command === 'help' || command === '--help' || command === '-h') process.stdout.write(USAGE);
     else if (COMMANDS[command]) await COMMANDS[command](rest);

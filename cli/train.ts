@@ -1,24 +1,27 @@
 // `gatescope train`: reads a folder through the corpus planner, then runs the training job of
 // kernels/session.ts (the same job the panel runs on WebGPU and the extension's worker on the CPU) on
-// the CPU or WebGPU backend, shows its reports as a progress line and log lines, writes its
-// checkpoints to disk, and ends with a sample and the validation score.
+// the backend --backend names (auto: kernels/backendChoice.ts, with a timed probe of both engines on a
+// hardware GPU), shows its reports as a progress line and log lines, writes its checkpoints to disk,
+// and ends with a sample and the validation score.
 
 import * as path from 'path';
 import { BOUNDS, CELL_TYPES, CellType, DEFAULT_OPTIM, DEFAULT_TRAINING, OptimConfig, checkSetting, validateBatchConfig, validateModelConfig, validateOptimConfig } from '../kernels/config';
 import { ModelCheckpoint, checkpointTokenizer, decodeCheckpoint } from '../kernels/checkpoint';
-import { CpuBackend } from '../kernels/cpu/backend';
+import { BACKEND_SETTINGS, BackendSetting, WebGpuFacts, chooseByProbe, chooseTrainingBackend, probeBackend, softwareAdapterReason } from '../kernels/backendChoice';
 import { GateScopeError, check } from '../kernels/errors';
 import { formatBytes, formatCount, formatDuration } from '../kernels/format';
 import { InferenceSession } from '../kernels/infer';
 import { loadCheckpointFileBytes, readOptimizerFile, saveCheckpointBytes } from '../kernels/node/checkpointFiles';
 import { createNodeGpuContext } from '../kernels/node/webgpu';
 import { Rng } from '../kernels/rng';
+import { cloneParams } from '../kernels/params';
 import { BackendFactory, RunnerInfo, TrainingJob, TrainingReport, runTrainingJob } from '../kernels/session';
 import { TokenizerKind, splitTrainVal } from '../kernels/trainingData';
 import { GpuContext } from '../kernels/webgpu/context';
 import { WebGpuBackend } from '../kernels/webgpu/backend';
 import { num, parse, setting } from './args';
 import { CORPUS_OPTIONS, corpusOptions, readFolderCorpus, reportSkipped } from './corpusOptions';
+import { CpuEngine, referenceEngine, threadsFor, wasmEngine, wasmFacts } from './engines';
 import { ProgressLine } from './progress';
 import { generateText } from './sample';
 
@@ -43,7 +46,13 @@ export const TRAIN_USAGE = `Train options:
   --eval-every SECONDS     evaluate on the validation text this often (default ${DEFAULT_TRAINING.evalEverySeconds})
   --checkpoint-every S     write a checkpoint this often (default ${DEFAULT_TRAINING.checkpointEverySeconds})
   --seed N                 random seed (default ${DEFAULT_TRAINING.seed})
-  --backend cpu|webgpu     compute backend (default cpu); webgpu runs the WGSL kernels through Dawn
+  --backend auto|wasm|cpu|webgpu
+                           compute backend (default auto): wasm is the CPU engine with WebAssembly SIMD
+                           on --threads threads, cpu the plain TypeScript reference (one thread, several
+                           times slower), webgpu the WGSL kernels through Dawn; auto uses WebGPU only on
+                           a hardware GPU and only when a timed probe of a few steps finds it faster than
+                           wasm (both figures are printed), else wasm, else (no WebAssembly SIMD) cpu
+  --threads N              threads of the wasm engine, ${BOUNDS.threads[0] + 1}-${BOUNDS.threads[1]} (default: cores - 1, at least 1; 0 = the default)
   --sample-length N        characters of sample printed after training (default 400)
   --quiet                  no progress line`;
 
@@ -53,7 +62,7 @@ const TRAIN_OPTIONS = {
   clip: { type: 'string' }, 'weight-decay': { type: 'string' }, time: { type: 'string' }, steps: { type: 'string' },
   tokenizer: { type: 'string' }, vocab: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
   'val-fraction': { type: 'string' }, 'eval-every': { type: 'string' }, 'checkpoint-every': { type: 'string' },
-  seed: { type: 'string' }, backend: { type: 'string' }, 'sample-length': { type: 'string' }, quiet: { type: 'boolean' },
+  seed: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, 'sample-length': { type: 'string' }, quiet: { type: 'boolean' },
   ...CORPUS_OPTIONS,
 } as const;
 
@@ -67,8 +76,8 @@ function trainSettings(argv: string[]) {
   const { values: o, positionals } = parse(normaliseResume(argv), TRAIN_OPTIONS);
   check(positionals.length <= 1, `train takes one folder, got ${positionals.length}: ${positionals.join(' ')}`);
   const out = path.resolve(o.out ?? path.join('.gatescope', 'model.safetensors'));
-  const backend = o.backend ?? 'cpu';
-  check(backend === 'cpu' || backend === 'webgpu', `--backend must be cpu or webgpu, got ${JSON.stringify(backend)}`);
+  const backend = (o.backend ?? 'auto') as BackendSetting;
+  check(BACKEND_SETTINGS.includes(backend), `--backend must be one of ${BACKEND_SETTINGS.join(', ')}, got ${JSON.stringify(backend)}`);
   const cell = (o.arch ?? DEFAULT_TRAINING.cell) as CellType;
   check(CELL_TYPES.includes(cell), `--arch must be one of ${CELL_TYPES.join(', ')}, got ${JSON.stringify(o.arch)}`);
   const tokenizer = (o.tokenizer ?? DEFAULT_TRAINING.tokenizer) as TokenizerKind;
@@ -96,7 +105,8 @@ function trainSettings(argv: string[]) {
     dir: positionals[0] ?? '.',
     out,
     resumePath: o.resume === undefined ? null : path.resolve(o.resume || out),
-    backend: backend as 'cpu' | 'webgpu',
+    backend,
+    threads: threadsFor(setting(o, 'threads', 'threads', 0)),
     model,
     tokenizer: { kind: tokenizer, vocabSize },
     optim,
@@ -137,18 +147,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   log(`read ${corpus.files.length} file(s), ${formatBytes(corpus.bytes)} of text from ${path.resolve(s.dir)}`);
   const text = splitTrainVal(corpus.text, s.valFraction);
 
-  let gpu: GpuContext | null = null;
-  let info: RunnerInfo = { backend: 'cpu', adapter: 'CPU' };
-  let createBackend: BackendFactory = async (config, params, optim, opts) => new CpuBackend(config, params, optim, opts);
-  if (s.backend === 'webgpu') {
-    const r = await createNodeGpuContext();
-    check(r.ctx, () => `--backend webgpu: ${r.why}; use --backend cpu`);
-    const ctx = r.ctx;
-    gpu = ctx;
-    log(`WebGPU adapter: ${ctx.adapterName}`);
-    info = { backend: 'webgpu', adapter: ctx.adapterName };
-    createBackend = (config, params, optim, opts) => WebGpuBackend.create(ctx, config, params, optim, opts);
-  }
+  const { info, createBackend, gpu, engines } = await chooseBackend(s);
 
   const job: TrainingJob = {
     runId: 1, text, model: s.model, tokenizer: s.tokenizer, optim: s.optim, batch: s.batch, budget: s.budget,
@@ -166,6 +165,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     await runTrainingJob(job, info, createBackend, (r) => view.onReport(r), abort.signal);
   } finally {
     process.off('SIGINT', onSigint);
+    for (const e of engines) e.dispose();
     gpu?.device.destroy();
   }
   const done = await view.finished();
@@ -182,6 +182,68 @@ export async function trainCommand(argv: string[]): Promise<void> {
     const e = view.lastEval;
     process.stdout.write(`validation: ${e.bitsPerChar.toFixed(4)} bits per character, ${e.bitsPerToken.toFixed(4)} bits per token (${view.valTokens} held-out tokens, never trained on)\n`);
   }
+}
+
+interface ChosenBackend {
+  /** Filled in by the time the job's 'started' report is made (a probe decides inside createBackend). */
+  info: RunnerInfo;
+  createBackend: BackendFactory;
+  gpu: GpuContext | null;
+  /** The CPU engines made, to end their threads after the job. */
+  engines: CpuEngine[];
+}
+
+/**
+ * The backend for --backend (kernels/backendChoice.ts decides; a line says why). On a hardware GPU with
+ * "auto", the decision waits for the model: the factory first times a few steps of it on WebGPU and on
+ * the WebAssembly engine (throw-away copies of the parameters), prints both figures and the choice,
+ * then makes the faster one.
+ */
+async function chooseBackend(s: { backend: BackendSetting; threads: number; batch: { seqLen: number; batchSize: number } }): Promise<ChosenBackend> {
+  const wasm = wasmFacts();
+  let ctx: GpuContext | null = null;
+  let gpuFacts: WebGpuFacts | null = null;
+  if (s.backend === 'auto' || s.backend === 'webgpu') {
+    const r = await createNodeGpuContext();
+    ctx = r.ctx;
+    if (r.ctx) log(`WebGPU adapter: ${r.ctx.adapterName}`);
+    gpuFacts = r.ctx ? { available: true, adapter: r.ctx.adapterName, why: '', software: softwareAdapterReason({ description: r.ctx.adapterName }) } : { available: false, adapter: '', why: r.why ?? 'no WebGPU adapter' };
+  }
+  const d = chooseTrainingBackend(s.backend, gpuFacts, wasm);
+  if (!d.ok) {
+    ctx?.device.destroy();
+    throw new GateScopeError(`--backend ${s.backend}: ${d.error.replace(/Choose the backend "auto" or "wasm"/, 'Use --backend auto or wasm')}`);
+  }
+  log(`backend: ${d.reason}`);
+  if (d.note) log(d.note);
+  const engines: CpuEngine[] = [];
+  const cpuEngine = (kind: 'wasm' | 'cpu') => {
+    const e = kind === 'wasm' ? wasmEngine(s.threads, s.batch) : referenceEngine();
+    engines.push(e);
+    return e;
+  };
+  if (d.backend !== 'webgpu' || !ctx) {
+    ctx?.device.destroy();
+    const e = cpuEngine(d.backend === 'wasm' ? 'wasm' : 'cpu');
+    return { info: e.info, createBackend: e.createBackend, gpu: null, engines };
+  }
+  const gpu = ctx;
+  const webgpu = { info: { backend: 'webgpu', adapter: gpu.adapterName } as RunnerInfo, createBackend: ((config, params, optim, opts) => WebGpuBackend.create(gpu, config, params, optim, opts)) as BackendFactory };
+  if (!d.probe) return { ...webgpu, gpu, engines };
+  const info: RunnerInfo = { ...webgpu.info };
+  const createBackend: BackendFactory = async (config, params, optim, opts) => {
+    const { seqLen, batchSize } = s.batch;
+    const probeOn = (make: BackendFactory) => probeBackend(() => make(config, cloneParams(params), optim, { dropoutSeed: opts.dropoutSeed }), config.vocabSize, seqLen, batchSize);
+    const probeWasm = wasmEngine(s.threads, s.batch);
+    const wasmTime = await probeOn(probeWasm.createBackend).finally(() => probeWasm.dispose());
+    const gpuTime = await probeOn(webgpu.createBackend);
+    const c = chooseByProbe({ adapter: gpu.adapterName, threads: s.threads, webgpu: gpuTime, wasm: wasmTime });
+    log(`backend: ${c.reason}`);
+    const chosen = c.backend === 'webgpu' ? webgpu : cpuEngine(c.backend);
+    Object.assign(info, chosen.info);
+    return chosen.createBackend(config, params, optim, opts);
+  };
+  return { info, createBackend, gpu, engines };
 }
 
 type Report<K extends TrainingReport['kind']> = Extract<TrainingReport, { kind: K }>;
@@ -206,7 +268,7 @@ class TrainingView {
         this.valTokens = r.valTokens;
         if (r.note) log(r.note);
         log(`${r.trainTokens} training tokens, ${r.valTokens} validation tokens (the end of the text, never trained on); vocabulary ${c.vocabSize} tokens`);
-        log(`model: ${c.cell.toUpperCase()}, ${c.numLayers} layer(s) of ${c.hiddenSize}, embedding ${c.embedSize}, ${formatCount(r.parameters)} parameters; backend ${r.backend === 'webgpu' ? `WebGPU (${r.adapter})` : 'cpu'}`);
+        log(`model: ${c.cell.toUpperCase()}, ${c.numLayers} layer(s) of ${c.hiddenSize}, embedding ${c.embedSize}, ${formatCount(r.parameters)} parameters; backend ${r.backend} (${r.adapter})`);
         break;
       }
       case 'progress': {

@@ -46,7 +46,7 @@ export interface StartTrainingOptions {
   /** Continue the stored model instead of starting a new one (default false). */
   resume?: boolean;
   /** Where to train (default: the `gatescope.training.backend` setting). */
-  backend?: 'auto' | 'webgpu' | 'cpu';
+  backend?: 'auto' | 'webgpu' | 'wasm' | 'cpu';
   /** Stop at this total step count (counting steps before a resume). */
   maxSteps?: number;
   /** Seconds this run may last (default: the `gatescope.training.timeBudgetSeconds` setting). */

@@ -15,12 +15,14 @@ import { registerModelCommands } from './modelCommands';
 import { ModelStore } from './store';
 import { TrainingRuns } from './trainingRuns';
 import { registerUserCommand } from './userCommand';
+import { applyNoSimdEnv } from '../cli/engines';
 
 let runs: TrainingRuns | null = null;
 
 export async function activate(context: vscode.ExtensionContext): Promise<GateScopeApi> {
   const log = vscode.window.createOutputChannel('GateScope', { log: true });
   context.subscriptions.push(log);
+  applyNoSimdEnv(); // GATESCOPE_NO_WASM_SIMD=1 tries the reference fallback on a machine with WebAssembly SIMD
   const storageDir = (context.storageUri ?? context.globalStorageUri).fsPath;
   const store = new ModelStore(storageDir);
   const ctl = new TrainingRuns(context.extensionPath, store, log);

@@ -6,9 +6,11 @@
 // cancellation get through while it computes.
 
 import { parentPort } from 'worker_threads';
+import { applyNoSimdEnv } from '../cli/engines';
 import { InspectEngine, StaleModelError } from './inspectEngine';
 import { FromInspectWorker, ToInspectWorker, transferList } from './inspectWorkerProtocol';
 
+applyNoSimdEnv(); // GATESCOPE_NO_WASM_SIMD=1: inference on the reference engine in this thread too
 const port = parentPort;
 if (!port) throw new Error('inspectWorker.js runs only as a worker thread');
 

@@ -2,9 +2,12 @@
 // change, and on (re)open through 'init'), reports forwarded for its curves, and what the user does
 // there: its buttons run the gatescope.* commands, its form is written to the settings (the
 // workspace's when a folder is open) and acknowledged with where it went, its log lines go to the
-// GateScope log, and the reports of a run on its WebGPU device go back to the training code.
+// GateScope log, and the reports of a run on its WebGPU device go back to the training code. For
+// "auto" on a hardware GPU, probe() times a few steps of a model on the panel's device.
 
 import * as vscode from 'vscode';
+import type { ProbeTiming } from '../kernels/backendChoice';
+import type { ModelConfig, OptimConfig } from '../kernels/config';
 import type { TrainingReport } from '../kernels/session';
 import { DisplayReport, FormValues, FromWebview, PanelCommand, PanelState, ToWebview } from '../webview/protocol';
 import { GateScopePanel } from './panel';
@@ -35,6 +38,9 @@ export class PanelBridge implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** The panel's settings writes, chained so they land in the order they were sent. */
   private settingsWrites: Promise<void> = Promise.resolve();
+  private nextProbeId = 1;
+  /** Probes waiting for the panel's answer, by id. */
+  private readonly probes = new Map<number, (t: ProbeTiming) => void>();
 
   constructor(extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel, private readonly events: PanelEvents) {
     this.panel = new GateScopePanel(extensionUri, log, {
@@ -70,6 +76,23 @@ export class PanelBridge implements vscode.Disposable {
     return this.panel.post(m);
   }
 
+  /** Times a few training steps of `config` on the panel's WebGPU device; a failure (or no answer in `timeoutMs`) says why. */
+  async probe(config: ModelConfig, batch: { seqLen: number; batchSize: number }, optim: OptimConfig, seed: number, timeoutMs: number): Promise<ProbeTiming> {
+    const probeId = this.nextProbeId++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const answer = new Promise<ProbeTiming>((resolve) => {
+      this.probes.set(probeId, resolve);
+      timer = setTimeout(() => resolve({ ok: false, error: `the panel did not answer within ${Math.round(timeoutMs / 1000)} s` }), timeoutMs);
+    });
+    try {
+      if (!(await this.panel.post({ type: 'probe', probeId, config, batch, optim, seed }))) return { ok: false, error: 'the GateScope panel could not be reached' };
+      return await answer;
+    } finally {
+      clearTimeout(timer);
+      this.probes.delete(probeId);
+    }
+  }
+
   private receive(m: FromWebview): void {
     switch (m.type) {
       case 'ready': // logged by the panel
@@ -93,6 +116,9 @@ export class PanelBridge implements vscode.Disposable {
         break;
       case 'log':
         this.log[m.level](`panel: ${m.message}`);
+        break;
+      case 'probeResult':
+        this.probes.get(m.probeId)?.(m.secondsPerStep !== null ? { ok: true, secondsPerStep: m.secondsPerStep } : { ok: false, error: m.error || 'no reason given' });
         break;
     }
   }

@@ -3,7 +3,7 @@
 // bridge between settings and the panel's hyperparameter form (FormValues).
 
 import * as vscode from 'vscode';
-import { BackendSetting } from '../kernels/backendChoice';
+import { BACKEND_SETTINGS, BackendSetting } from '../kernels/backendChoice';
 import { BOUNDS, Bounded, CellType, DEFAULT_OPTIM, OptimConfig, isIntegerSetting } from '../kernels/config';
 import { TokenizerKind } from '../kernels/trainingData';
 import { ModelSizes } from '../kernels/session';
@@ -17,6 +17,8 @@ export interface Settings {
   optim: OptimConfig;
   timeBudgetSeconds: number;
   backend: BackendSetting;
+  /** Threads of the WebAssembly engine as set: 0 = automatic (kernels/config.ts resolveThreads). */
+  threads: number;
   onPanelClosed: 'continueOnCpu' | 'pause';
   checkpointIntervalSeconds: number;
   evalIntervalSeconds: number;
@@ -52,6 +54,7 @@ const S = {
   seed: cb('seed', 'training.seed', 1),
   maxFileSizeKB: cb('maxFileSizeKB', 'corpus.maxFileSizeKB', 1000),
   maxCorpusSizeMB: cb('maxCorpusSizeMB', 'corpus.maxCorpusSizeMB', 50),
+  threads: cb('threads', 'training.threads', 0),
 };
 
 function choice<T extends string>(cfg: vscode.WorkspaceConfiguration, key: string, values: readonly T[], def: T, problems: string[]): T {
@@ -92,7 +95,8 @@ export function readSettings(): { settings: Settings; problems: string[] } {
     batch: { seqLen: number(cfg, S.sequenceLength, p), batchSize: number(cfg, S.batchSize, p) },
     optim: { ...DEFAULT_OPTIM, learningRate: number(cfg, S.learningRate, p), clipNorm: number(cfg, S.gradientClip, p) },
     timeBudgetSeconds: number(cfg, S.timeBudgetSeconds, p),
-    backend: choice<BackendSetting>(cfg, 'training.backend', ['auto', 'webgpu', 'cpu'], 'auto', p),
+    backend: choice<BackendSetting>(cfg, 'training.backend', BACKEND_SETTINGS, 'auto', p),
+    threads: number(cfg, S.threads, p),
     onPanelClosed: choice(cfg, 'training.onPanelClosed', ['continueOnCpu', 'pause'] as const, 'continueOnCpu', p),
     checkpointIntervalSeconds: number(cfg, S.checkpointIntervalSeconds, p),
     evalIntervalSeconds: number(cfg, S.evalIntervalSeconds, p),

@@ -1,6 +1,7 @@
 // GateScope's status-bar item: with the panel, the one surface that shows a run from start to end
 // (no progress notification stays up during training). Idle: the stored model's step and latest
-// validation bits/char. Reading the workspace, training (step, training bits/char, tokens/s, backend)
+// validation bits/char. Reading the workspace, training (step, training bits/char, tokens/s, backend
+// and, on the WebAssembly engine, its thread count)
 // and stopping each have their own text, and "Stopping…" shows the moment Stop is asked. A click
 // shows the panel.
 
@@ -27,8 +28,8 @@ export class TrainingStatusBar implements vscode.Disposable {
     this.item.command = 'gatescope.showPanel';
   }
 
-  /** Shows the panel's state; `running` is where the current run trains (null when none runs). */
-  show(s: PanelState, running: BackendKind | null, live: LiveFigures = {}): void {
+  /** Shows the panel's state; `running` is where the current run trains (null when none runs), on `threads` threads for 'wasm'. */
+  show(s: PanelState, running: BackendKind | null, live: LiveFigures = {}, threads = 1): void {
     const item = this.item;
     const step = live.step ?? s.step;
     if (s.status === 'stopping') {
@@ -42,7 +43,7 @@ export class TrainingStatusBar implements vscode.Disposable {
       const parts = [`step ${step}`];
       if (live.bitsPerChar !== undefined && Number.isFinite(live.bitsPerChar)) parts.push(`${live.bitsPerChar.toFixed(2)} bpc`);
       if (live.tokensPerSecond !== undefined) parts.push(`${formatCount(live.tokensPerSecond)} tok/s`);
-      parts.push(backend);
+      parts.push(running === 'wasm' ? `${backend}, ${threads} thread${threads === 1 ? '' : 's'}` : backend);
       item.text = `$(sync~spin) GateScope ${parts.join(' · ')}`;
       item.tooltip = `GateScope is training on ${backend}${s.adapter ? ` (${s.adapter})` : ''}. Click to show the panel; run "GateScope: Stop Training" to stop.`;
     } else {

@@ -1,22 +1,27 @@
 // Training runs from start to end: reads the workspace (under its notification), picks the backend
-// (kernels/backendChoice.ts, with what the panel found out about its WebGPU adapter) and says why,
-// launches the runner, follows its reports (panel, status bar, log, checkpoint saving), stops it, and
+// (kernels/backendChoice.ts, with what the panel found out about its WebGPU adapter and whether
+// WebAssembly SIMD runs here) and says why, launches the runner, follows its reports (panel, status bar, log, checkpoint saving), stops it, and
 // when the panel that trains on WebGPU is closed or loses its device, continues on the CPU from the
 // last checkpoint or pauses (gatescope.training.onPanelClosed).
+// "auto" in the extension: a software or missing WebGPU adapter trains on the CPU worker (WebAssembly
+// SIMD, or the reference with a one-line notice); a hardware GPU gets a timed probe: a few steps of the
+// run's model on the panel's device and in a CPU worker, both figures logged and shown in the panel
+// (backendReason), and the faster trains.
 
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { BackendDecision, BackendSetting, chooseTrainingBackend } from '../kernels/backendChoice';
-import { parameterCount } from '../kernels/config';
+import { BackendSetting, chooseByProbe, chooseTrainingBackend } from '../kernels/backendChoice';
+import { ModelConfig, parameterCount, validateModelConfig } from '../kernels/config';
 import { GateScopeError } from '../kernels/errors';
 import { BackendKind, TrainingJob, TrainingReport } from '../kernels/session';
-import { splitTrainVal } from '../kernels/trainingData';
+import { buildTokenizer, splitTrainVal } from '../kernels/trainingData';
+import { threadsFor, wasmFacts } from '../cli/engines';
 import { DisplayReport, PanelState, toDisplayReport } from '../webview/protocol';
 import { StartTrainingOptions, TrainingOutcome } from './api';
 import { CheckpointSaver } from './checkpointSaver';
 import { collectUnderNotification } from './corpusNotification';
 import { PanelBridge } from './panelBridge';
-import { CpuRunner, Runner, RunnerEvents, WebviewRunner } from './runners';
+import { CpuRunner, Runner, RunnerEvents, WebviewRunner, probeWasmInWorker } from './runners';
 import { Settings, readSettings } from './settings';
 import { BACKEND_LABEL, LiveFigures, TrainingStatusBar } from './statusBar';
 import { ModelStore } from './store';
@@ -33,6 +38,16 @@ function deferred<T>(): Deferred<T> {
   promise.catch(() => undefined);
   return { promise, resolve, reject };
 }
+
+/** Where a run trains, and why (logged, and shown in the panel). */
+interface Choice {
+  backend: BackendKind;
+  reason: string;
+  note?: string;
+}
+
+/** How long one side of "auto"'s probe may take before it counts as failed. */
+const PROBE_TIMEOUT_MS = 60_000;
 
 interface ActiveRun {
   id: number;
@@ -107,17 +122,19 @@ export class TrainingRuns implements vscode.Disposable {
 
     let resume: TrainingJob['resume'];
     let history: TrainingJob['history'];
+    let resumedConfig: ModelConfig | undefined;
     if (opts.resume) {
       const stored = await this.store.load();
       if (!stored) throw new GateScopeError('There is no model to resume yet: run GateScope: Train on Workspace first.');
       resume = { model: stored.bytes, optimizer: await this.store.loadOptimizerBytes() };
       history = stored.checkpoint.history;
+      resumedConfig = stored.checkpoint.config;
     }
 
     this.bridge.update({ status: 'collecting', message: 'Reading the workspace…' });
     const preparing = (this.preparing = new vscode.CancellationTokenSource());
     void this.updateContext();
-    let corpus, choice: Extract<BackendDecision, { ok: true }>;
+    let corpus, choice: Choice;
     try {
       corpus = await collectUnderNotification(settings.corpus, this.log, preparing);
       this.bridge.update({ corpus: { files: corpus.files.length, skipped: corpus.skipped.length, bytes: corpus.bytes, folders: corpus.folders } });
@@ -125,7 +142,8 @@ export class TrainingRuns implements vscode.Disposable {
         const why = corpus.skipped.length ? `every file was skipped (${corpus.skipped.length}; see the GateScope output for why)` : 'no text files were found';
         throw new GateScopeError(`GateScope has nothing to train on: ${why}. Check gatescope.corpus.include and gatescope.corpus.exclude.`);
       }
-      choice = await this.chooseBackend(opts.backend ?? settings.backend);
+      const text = corpus.text;
+      choice = await this.chooseBackend(opts.backend ?? settings.backend, settings, () => resumedConfig ?? newModelConfig(settings, text));
       if (preparing.token.isCancellationRequested) throw new vscode.CancellationError();
     } catch (e) {
       this.bridge.update({ status: 'idle', message: e instanceof vscode.CancellationError ? 'Reading the workspace was cancelled.' : (e as Error).message });
@@ -153,7 +171,7 @@ export class TrainingRuns implements vscode.Disposable {
     if (!resume) this.bridge.update({ history: [], step: 0 });
     // Reports arrive asynchronously (worker and webview messages), so the run is in place before the first.
     const run: ActiveRun = {
-      id: job.runId, runner: this.launch(job, choice.backend), job, settings, startedAtMs: Date.now(),
+      id: job.runId, runner: this.launch(job, choice.backend, settings), job, settings, startedAtMs: Date.now(),
       started: deferred(), finished: deferred(), saver: new CheckpointSaver(this.store, this.log, () => void this.updateContext()),
       stopping: false, recovering: false,
     };
@@ -165,26 +183,42 @@ export class TrainingRuns implements vscode.Disposable {
     await run.started.promise;
   }
 
-  /** The backend for a run, with the reason logged; "auto" never picks a software WebGPU adapter. */
-  private async chooseBackend(wanted: BackendSetting): Promise<Extract<BackendDecision, { ok: true }>> {
-    const gpu = wanted === 'cpu' ? null : await this.bridge.panel.open(20000);
-    const d = chooseTrainingBackend(wanted, gpu);
-    if (!d.ok) throw new GateScopeError(d.error);
+  /**
+   * The backend for a run, with the reason logged; "auto" never picks a software WebGPU adapter, and on a
+   * hardware one times `model()` on both engines first.
+   */
+  private async chooseBackend(wanted: BackendSetting, settings: Settings, model: () => ModelConfig): Promise<Choice> {
+    const gpu = wanted === 'cpu' || wanted === 'wasm' ? null : await this.bridge.panel.open(20000);
+    const d = chooseTrainingBackend(wanted, gpu, wasmFacts());
+    if (!d.ok) throw new GateScopeError(d.error.replace(/Choose the backend/, 'Set gatescope.training.backend to'));
     this.log.info(`backend (gatescope.training.backend "${wanted}"): ${d.reason}`);
-    // The note (an explicit "webgpu" on a software adapter) goes to the log and the panel, not to a
-    // notification: notifications are for reading the workspace and for errors.
+    // The note (an explicit "webgpu" on a software adapter, the reference engine without WebAssembly
+    // SIMD) goes to the log and the panel, not to a notification: notifications are for reading the
+    // workspace and for errors.
     if (d.note) this.log.warn(d.note);
-    return d;
+    if (!d.probe) return d;
+    const config = model();
+    const threads = threadsFor(settings.threads);
+    const wasm = await probeWasmInWorker(this.workerPath, { config, batch: settings.batch, optim: settings.optim, seed: settings.seed }, threads);
+    const webgpu = await this.bridge.probe(config, settings.batch, settings.optim, settings.seed, PROBE_TIMEOUT_MS);
+    const c = chooseByProbe({ adapter: gpu?.adapter ?? '', threads, webgpu, wasm });
+    this.log.info(`backend: ${c.reason}`);
+    return c;
   }
 
-  private launch(job: TrainingJob, backend: BackendKind): Runner {
+  private get workerPath(): string {
+    return path.join(this.extensionPath, 'dist', 'trainWorker.js');
+  }
+
+  private launch(job: TrainingJob, backend: BackendKind, settings: Settings): Runner {
     const id = job.runId;
     const events: RunnerEvents = {
       report: (r) => this.onReport(id, r),
       lost: (reason) => void this.onRunnerLost(id, reason),
     };
-    this.log.info(`run ${id}: training on ${BACKEND_LABEL[backend]}${job.resume ? ' from the stored checkpoint' : ' a new model'} (budget ${job.budget.maxSeconds ?? '∞'} s${job.budget.maxSteps ? `, ${job.budget.maxSteps} steps` : ''})`);
-    if (backend === 'cpu') return new CpuRunner(path.join(this.extensionPath, 'dist', 'trainWorker.js'), job, events);
+    const threads = backend === 'wasm' ? threadsFor(settings.threads) : 1;
+    this.log.info(`run ${id}: training on ${BACKEND_LABEL[backend]}${backend === 'wasm' ? ` with ${threads} thread${threads === 1 ? '' : 's'}` : ''}${job.resume ? ' from the stored checkpoint' : ' a new model'} (budget ${job.budget.maxSeconds ?? '∞'} s${job.budget.maxSteps ? `, ${job.budget.maxSteps} steps` : ''})`);
+    if (backend !== 'webgpu') return new CpuRunner(this.workerPath, job, backend, threads, events);
     return new WebviewRunner((m) => this.bridge.post(m), id, job, events);
   }
 
@@ -303,10 +337,13 @@ export class TrainingRuns implements vscode.Disposable {
     };
     run.id = job.runId;
     run.job = job;
-    run.runner = this.launch(job, 'cpu');
+    const cpu = chooseTrainingBackend('wasm', null, wasmFacts());
+    const backend = cpu.ok ? cpu.backend : 'cpu';
+    if (cpu.ok && cpu.note) this.log.warn(cpu.note);
+    run.runner = this.launch(job, backend, run.settings);
     run.recovering = false;
     if (run.stopping) run.runner.stop(); // Stop was asked for while the CPU runner was being set up
-    this.bridge.update({ backend: 'cpu', backendReason: `${reason}: continuing on the CPU from the last checkpoint.`, message: `Continuing on the CPU from step ${fromStep} (${reason})` });
+    this.bridge.update({ backend, backendReason: `${reason}: continuing on the CPU from the last checkpoint.`, message: `Continuing on the CPU from step ${fromStep} (${reason})` });
     void vscode.window.showWarningMessage(`GateScope: ${reason}. Training continues on the CPU from the last checkpoint (step ${fromStep}).`);
   }
 
@@ -334,7 +371,7 @@ export class TrainingRuns implements vscode.Disposable {
   }
 
   private showStatus(): void {
-    this.statusBar.show(this.bridge.state, this.run?.runner.kind ?? null, this.live);
+    this.statusBar.show(this.bridge.state, this.run?.runner.kind ?? null, this.live, this.run?.runner.threads);
   }
 
   private async updateContext(): Promise<void> {
@@ -352,4 +389,10 @@ export class TrainingRuns implements vscode.Disposable {
     this.statusBar.dispose();
     this.reports.dispose();
   }
+}
+
+/** The model a new run would build, for "auto"'s probe: the vocabulary of the character tokenizer, or BPE's size as set. */
+function newModelConfig(settings: Settings, text: string): ModelConfig {
+  const vocabSize = settings.tokenizer.kind === 'bpe' ? settings.tokenizer.vocabSize : buildTokenizer(text, { kind: 'char' }).vocabSize;
+  return validateModelConfig({ ...settings.model, vocabSize });
 }

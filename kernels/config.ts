@@ -93,6 +93,8 @@ export const BOUNDS = {
   seed: [0, 2 ** 32 - 1],
   maxFileSizeKB: [1, 102400],
   maxCorpusSizeMB: [1, 512],
+  /** Threads of the WebAssembly engine; 0 = automatic (cores − 1, at least 1: resolveThreads). */
+  threads: [0, 64],
 } as const;
 
 export type Bounded = keyof typeof BOUNDS;
@@ -119,9 +121,19 @@ const LABELS: Record<Bounded, string> = {
   seed: 'random seed',
   maxFileSizeKB: 'largest file read (KB)',
   maxCorpusSizeMB: 'corpus size limit (MB)',
+  threads: 'number of threads',
 };
 
-const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize', 'bpeVocabSize', 'seed', 'maxFileSizeKB', 'maxCorpusSizeMB']);
+const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize', 'bpeVocabSize', 'seed', 'maxFileSizeKB', 'maxCorpusSizeMB', 'threads']);
+
+/**
+ * The WebAssembly engine's thread count for a setting (0 = automatic) and the machine's core count:
+ * automatic leaves one core to the editor or the shell, cores − 1, at least 1, at most the bound.
+ */
+export function resolveThreads(setting: number, cores: number): number {
+  if (setting > 0) return setting;
+  return Math.max(1, Math.min(BOUNDS.threads[1], Math.floor(cores) - 1));
+}
 
 /** Whether a setting takes whole numbers only. */
 export function isIntegerSetting(key: Bounded): boolean {

@@ -30,7 +30,7 @@ const settings = {
   architecture: 'lstm', hiddenSize: 128, layers: 1, embeddingSize: 64, dropout: 0, sequenceLength: 64, batchSize: 16,
   learningRate: 0.005, gradientClip: 5, tokenizer: 'char', vocabularySize: 2048, timeBudgetSeconds: 300, backend: 'auto',
 } as const;
-const started = { kind: 'started', runId: 2, step: 0, backend: 'webgpu', adapter: 'x', config: state.model!, parameters: 5, trainTokens: 10, valTokens: 2, resumed: false, note: 'software adapter' } as const;
+const started = { kind: 'started', runId: 2, step: 0, backend: 'wasm', adapter: 'x', config: state.model!, parameters: 5, trainTokens: 10, valTokens: 2, resumed: false, note: 'software adapter' } as const;
 const progress = { kind: 'progress', runId: 1, step: 3, loss: 2, bitsPerChar: 2.9, tokensPerSecond: 1000, elapsedSeconds: 1, fraction: 0.1, etaSeconds: NaN, epoch: 0, time: 1 } as const;
 const evalReport = { kind: 'eval', runId: 2, step: 5, bitsPerChar: 3, bitsPerToken: 3, time: 2 } as const;
 const done = { kind: 'done', runId: 2, step: 9, stepsThisRun: 9, seconds: 1.5, stoppedBy: 'abort', valBitsPerChar: null } as const;
@@ -67,6 +67,7 @@ const TO_WEBVIEW: ToWebview[] = [
   { type: 'stop', runId: 4 },
   { type: 'settingsSaved', scope: 'workspace' },
   { type: 'loseDevice' },
+  { type: 'probe', probeId: 3, config: state.model!, batch: { seqLen: 64, batchSize: 16 }, optim: DEFAULT_OPTIM, seed: 1 },
   { type: 'inspector.status', status: 'noModel', message: 'No model yet' },
   {
     type: 'inspector.result', requestId: 7, source: inspectSource, model: { config: { ...state.model!, cell: 'lstm', numLayers: 1, hiddenSize: 2 }, step: 40, tokenizer: 'char' },
@@ -91,6 +92,8 @@ const FROM_WEBVIEW: FromWebview[] = [
   ...[started, progress, evalReport, done, error].map((report) => ({ type: 'report', report }) as const),
   { type: 'report', report: { kind: 'checkpoint', runId: 2, step: 5, model: new Uint8Array(10), optimizer: new Uint8Array(20) } },
   { type: 'log', level: 'warn', message: 'hello' },
+  { type: 'probeResult', probeId: 3, secondsPerStep: 0.012, error: '' },
+  { type: 'probeResult', probeId: 4, secondsPerStep: null, error: 'the GPU device was lost' },
   { type: 'inspector.ready', version: 1 },
   { type: 'inspector.colorEditor', unit },
   { type: 'inspector.colorEditor', unit: null },

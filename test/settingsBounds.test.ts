@@ -38,6 +38,8 @@ const BOUNDED: Record<string, { bound: Bounded; default?: number }> = {
   'gatescope.training.seed': { bound: 'seed', default: DEFAULT_TRAINING.seed },
   'gatescope.corpus.maxFileSizeKB': { bound: 'maxFileSizeKB', default: DEFAULT_CORPUS_LIMITS.maxFileBytes / 1024 },
   'gatescope.corpus.maxCorpusSizeMB': { bound: 'maxCorpusSizeMB', default: DEFAULT_CORPUS_LIMITS.maxCorpusBytes / 1024 ** 2 },
+  // 0 = automatic (cores − 1, at least 1), as the CLI's --threads without a value.
+  'gatescope.training.threads': { bound: 'threads', default: 0 },
 };
 
 describe('package.json settings against kernels/config.ts', () => {

@@ -207,14 +207,14 @@ describe('GateScope in a real VS Code (code-server)', function () {
     assert.strictEqual(r.exitCode, 0, `the in-host suite failed:\n${logTail(r.log, 80)}`);
   });
 
-  it('"auto" trains on the CPU beside SwiftShader and says why; one progress surface while training; Stop shows "Stopping…" at once and ends within 3 s; the form saves to the workspace settings (in-host suite "@surfaces", workbench watched)', async () => {
+  it('"auto" trains on the CPU (WebAssembly, 2 threads) beside SwiftShader and says why, the status bar and the panel name the backend and its threads; one progress surface while training; Stop shows "Stopping…" at once and ends within 3 s; the form saves to the workspace settings (in-host suite "@surfaces", workbench watched)', async () => {
     // A large validation text (half of about 2 MB): a full validation pass after Stop would take far longer than 3 s.
     const fx = makeFixtureWorkspace(path.join(tmp, 'surfaces'), {
       sizeKb: 1500,
       settings: {
         ...TINY_MODEL, 'gatescope.training.backend': 'auto', 'gatescope.model.hiddenSize': 64, 'gatescope.model.embeddingSize': 32,
         'gatescope.training.sequenceLength': 32, 'gatescope.training.batchSize': 16, 'gatescope.training.validationFraction': 0.5,
-        'gatescope.training.evalIntervalSeconds': 3600, 'gatescope.corpus.maxCorpusSizeMB': 64,
+        'gatescope.training.evalIntervalSeconds': 3600, 'gatescope.corpus.maxCorpusSizeMB': 64, 'gatescope.training.threads': 2,
       },
     });
     makeManySmallFiles(fx.root, 12_000); // a collection long enough to stop it while its notification is up
@@ -289,17 +289,23 @@ describe('GateScope in a real VS Code (code-server)', function () {
     check(notes.length === 0, `a GateScope notification was up during training: ${JSON.stringify(notes)}`);
     const entries = [...new Set(training.map((x) => x.progressEntry).filter(Boolean))];
     check(entries.length === 0, `VS Code showed a progress entry in the status bar during training: ${JSON.stringify(entries)}`);
-    const progress = [...new Set(training.map((x) => x.status).filter((x) => /GateScope step \d+ · [\d.]+ bpc · [\d.]+k? tok\/s · CPU/.test(x)))];
+    const progress = [...new Set(training.map((x) => x.status).filter((x) => /GateScope step \d+ · [\d.]+ bpc · [\d.]+k? tok\/s · CPU \(WebAssembly\), 2 threads$/.test(x)))];
     console.log(`      during training (${training.length} workbench samples): ${progress.length} status texts, e.g. ${JSON.stringify(progress[progress.length - 1])}`);
     check(progress.length >= 2, `the status bar did not show the training progress: ${JSON.stringify(training.map((x) => x.status))}`);
+
+    // The panel names the backend and its threads while training.
+    const named = [...new Set(between(panel, t('training'), t('stop-asked')).map((x) => `${x.backend} | ${x.adapter}`))];
+    console.log(`      panel Backend | Adapter while training: ${JSON.stringify(named)}`);
+    check(named.length > 0 && named.every((n) => /^CPU \(WebAssembly\) \| WebAssembly SIMD, 2 threads \(.+\)$/.test(n)), `the panel did not name the WebAssembly engine and its 2 threads: ${JSON.stringify(named)}`);
 
     // Why the CPU: the log and the panel say so.
     const logged = gatescopeLog.split('\n').filter((l) => /backend \(gatescope.training.backend "auto"\)/.test(l));
     console.log(`      log: ${JSON.stringify(logged)}`);
-    check(logged.some((l) => /WebGPU adapter is SwiftShader, a software renderer: training on the CPU, which is faster here/.test(l)), `the GateScope log did not say why it trains on the CPU (${gatescopeLog.length} characters of log)`);
+    check(logged.some((l) => /WebGPU adapter is SwiftShader, a software renderer, slower than the CPU: training on the CPU \(WebAssembly SIMD\)/.test(l)), `the GateScope log did not say why it trains on the CPU (${gatescopeLog.length} characters of log)`);
+    check(/training on CPU \(WebAssembly\) with 2 threads/.test(gatescopeLog), 'the GateScope log did not say the run trains on the WebAssembly engine with 2 threads');
     const why = [...new Set(panel.map((x) => x.note).filter(Boolean))];
     console.log(`      panel notes: ${JSON.stringify(why)}`);
-    check(why.some((n) => /SwiftShader, a software renderer: training on the CPU, which is faster here/.test(n)), 'the panel did not say why it trains on the CPU');
+    check(why.some((n) => /SwiftShader, a software renderer, slower than the CPU: training on the CPU \(WebAssembly SIMD\)/.test(n)), 'the panel did not say why it trains on the CPU');
 
     // Stop: "Stopping…" in the status bar and the panel at once, before the idle text.
     const stopAsked = t('stop-asked');

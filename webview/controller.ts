@@ -1,7 +1,8 @@
 // The webview's message handling, without the DOM: every message from the extension is checked by
 // parseToWebview (malformed ones are reported back as a 'log' warning and dropped), the dashboard is
 // told about state, settings and reports, and 'train' jobs run here on WebGPU through the same
-// runTrainingJob the CPU worker uses. Everything it touches comes in through `deps`, so plain-Node
+// runTrainingJob the CPU worker uses; 'probe' times a few steps of a model here for "auto"
+// (kernels/backendChoice.ts probeBackend). Everything it touches comes in through `deps`, so plain-Node
 // tests can drive it with a fake GPU and a fake backend:
 //
 //   const posted: FromWebview[] = [];
@@ -16,8 +17,9 @@
 // It never throws out of `handle` or `start`.
 
 import type { TrainingBackend } from '../kernels/backend';
-import { softwareAdapterReason } from '../kernels/backendChoice';
+import { probeBackend, softwareAdapterReason } from '../kernels/backendChoice';
 import { GateScopeError } from '../kernels/errors';
+import { initParams } from '../kernels/params';
 import { BackendFactory, TrainingJob, TrainingReport, runTrainingJob } from '../kernels/session';
 import { DisplayReport, FormValues, FromWebview, GpuInfo, PROTOCOL_VERSION, PanelState, ProtocolError, ToWebview, parseToWebview } from './protocol';
 
@@ -148,7 +150,22 @@ export class WebviewController<C extends GpuHandle = GpuHandle> {
       case 'loseDevice':
         this.loseDevice();
         return;
+      case 'probe':
+        void this.probe(msg);
+        return;
     }
+  }
+
+  /** Times a few steps of the model on this panel's device and answers with 'probeResult' (never while a run trains here). */
+  private async probe(msg: Extract<ToWebview, { type: 'probe' }>): Promise<void> {
+    const answer = (secondsPerStep: number | null, error: string) => this.send({ type: 'probeResult', probeId: msg.probeId, secondsPerStep, error });
+    if (this.runningId !== null) return answer(null, `run ${this.runningId} is training in this panel`);
+    await this.ensureGpu();
+    const ctx = this.ctx;
+    if (!ctx) return answer(null, `WebGPU is not available in this panel: ${this.info.why}`);
+    const { config, batch, optim, seed } = msg;
+    const t = await probeBackend(() => this.deps.createBackend(ctx, config, initParams(config, seed), optim, { dropoutSeed: seed }), config.vocabSize, batch.seqLen, batch.batchSize);
+    answer(t.ok ? t.secondsPerStep : null, t.ok ? '' : t.error);
   }
 
   private train(job: TrainingJob): void {

@@ -8,6 +8,7 @@ import { LineChart } from './chart';
 import { COMMANDS, enabledCommands, primaryCommand } from './commands';
 import type { ControllerUi } from './controller';
 import { formatBytes, formatCount, formatDuration } from '../kernels/format';
+import type { BackendKind } from '../kernels/session';
 import { Curves, CurvePoint } from './curves';
 import { ChoiceField, FIELDS, FormKey, NumberField, checkChoice, checkNumber, fieldApplies, formatValue } from './form';
 import type { DisplayReport, FormValues, FromWebview, GpuInfo, PanelCommand, PanelState, TrainingStatus } from './protocol';
@@ -63,7 +64,7 @@ export class Dashboard implements ControllerUi {
     tokensPerSecond: number | null;
     fraction: number | null;
     etaSeconds: number | null;
-    backend: string | null;
+    backend: BackendKind | null;
     adapter: string | null;
     parameters: number | null;
     note: string;
@@ -143,7 +144,7 @@ export class Dashboard implements ControllerUi {
       ['step', 'Step'], ['speed', 'Tokens/s'], ['progress', 'Progress'], ['train', 'Train bits/char'], ['val', 'Validation bits/char'],
       ['backend', 'Backend'], ['adapter', 'Adapter'], ['parameters', 'Parameters'], ['model', 'Model'], ['corpus', 'Corpus'],
     ] as const) {
-      const dd = h('dd', {}, '—');
+      const dd = h('dd', { 'data-stat': key }, '—');
       dl.append(h('dt', {}, label), dd);
       stats.set(key, dd);
     }
@@ -326,7 +327,7 @@ export class Dashboard implements ControllerUi {
     setText(st.get('progress')!, pct === '—' ? '—' : `${pct}${eta}`);
     setText(st.get('train')!, latest.train ? latest.train.bpc.toFixed(3) : '—');
     setText(st.get('val')!, latest.val ? latest.val.bpc.toFixed(3) : '—');
-    setText(st.get('backend')!, l.backend === 'webgpu' ? 'WebGPU' : l.backend === 'cpu' ? 'CPU' : '—');
+    setText(st.get('backend')!, l.backend ? BACKEND_NAME[l.backend] : '—');
     setText(st.get('adapter')!, l.adapter || (g?.available ? g.adapter : '') || '—');
     setText(st.get('parameters')!, l.parameters ? formatCount(l.parameters) : '—');
     const m = s?.model;
@@ -489,10 +490,13 @@ export class Dashboard implements ControllerUi {
   }
 }
 
+/** The backend as the panel names it (the status bar's BACKEND_LABEL, extension/statusBar.ts); the adapter row says more (threads, CPU). */
+const BACKEND_NAME: Record<BackendKind, string> = { cpu: 'CPU (reference engine)', wasm: 'CPU (WebAssembly)', webgpu: 'WebGPU' };
+
 /** Where training runs and why (the extension's reason for the current run), else what the panel's WebGPU means for "Auto". */
 function backendNote(s: PanelState | null, g: GpuInfo | null): string {
   if (s?.backendReason) return `Backend: ${s.backendReason}`;
-  if (g && !g.available) return `WebGPU is not available in this panel: ${g.why || 'no reason given'}. Training runs on the CPU backend in a worker thread instead.`;
+  if (g && !g.available) return `WebGPU is not available in this panel: ${g.why || 'no reason given'}. Training runs on the CPU in a worker thread instead.`;
   if (g?.software) return `The WebGPU adapter is ${g.software}: with Backend "Auto", training runs on the CPU, which is faster here.`;
   return '';
 }

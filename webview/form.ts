@@ -37,7 +37,7 @@ export const FIELDS: readonly FieldDef[] = [
   { kind: 'choice', key: 'tokenizer', label: 'Tokenizer', options: [['char', 'Characters'], ['bpe', 'BPE (byte pairs)']] },
   { kind: 'number', key: 'vocabularySize', label: 'Vocabulary size', hint: 'BPE only' },
   { kind: 'number', key: 'timeBudgetSeconds', label: 'Time budget (seconds)' },
-  { kind: 'choice', key: 'backend', label: 'Backend', options: [['auto', 'Auto'], ['webgpu', 'WebGPU (this panel)'], ['cpu', 'CPU (worker thread)']] },
+  { kind: 'choice', key: 'backend', label: 'Backend', options: [['auto', 'Auto (the fastest here)'], ['webgpu', 'WebGPU (this panel)'], ['wasm', 'CPU, WebAssembly SIMD (worker threads)'], ['cpu', 'CPU, reference engine (slow)']] },
 ];
 
 export type FieldCheck<T> = { ok: true; value: T } | { ok: false; message: string };

@@ -5,6 +5,7 @@
 // wrong types, missing fields, out-of-range numbers and oversized arrays throw a ProtocolError,
 // which the receiver logs and drops. Imported by extension/ and webview/; no vscode or DOM imports.
 
+import { BACKEND_SETTINGS, BackendSetting } from '../kernels/backendChoice';
 import { BOUNDS, Bounded, CELL_TYPES, ModelConfig, OptimConfig, isIntegerSetting } from '../kernels/config';
 import { HistoryPoint } from '../kernels/checkpoint';
 import { BackendKind, ModelSizes, TrainingJob, TrainingReport } from '../kernels/session';
@@ -29,7 +30,7 @@ export interface FormValues {
   tokenizer: 'char' | 'bpe';
   vocabularySize: number;
   timeBudgetSeconds: number;
-  backend: 'auto' | 'webgpu' | 'cpu';
+  backend: BackendSetting;
 }
 
 /** A setting's bounds as kernels/config.ts declares them (the one source; package.json is checked against it). */
@@ -99,6 +100,11 @@ export type ToWebview =
   /** The form's last change was written to these settings. */
   | { type: 'settingsSaved'; scope: 'workspace' | 'user' }
   | { type: 'loseDevice' }
+  /**
+   * "auto" on a hardware GPU: time a few training steps of this model on the panel's WebGPU device
+   * (kernels/backendChoice.ts probeBackend, on parameters initialised from `seed`); answered by 'probeResult'.
+   */
+  | { type: 'probe'; probeId: number; config: ModelConfig; batch: { seqLen: number; batchSize: number }; optim: OptimConfig; seed: number }
   // The inspector (webview/inspector): see InspectorToWebview.
   | InspectorToWebview;
 
@@ -161,6 +167,8 @@ export type FromWebview =
   | { type: 'updateSettings'; values: Partial<FormValues> }
   | { type: 'report'; report: TrainingReport }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** The answer to 'probe': seconds per step on WebGPU, or null and why the probe failed. */
+  | { type: 'probeResult'; probeId: number; secondsPerStep: number | null; error: string }
   | InspectorFromWebview;
 
 // ---------------------------------------------------------------------------------------------
@@ -287,14 +295,14 @@ const formShape: Shape<FormValues> = {
   tokenizer: oneOf(['char', 'bpe'] as const),
   vocabularySize: bounded('vocabularySize'),
   timeBudgetSeconds: bounded('timeBudgetSeconds'),
-  backend: oneOf(['auto', 'webgpu', 'cpu'] as const),
+  backend: oneOf(BACKEND_SETTINGS),
 };
 const formValues = obj<FormValues>(formShape);
 const partialFormValues: Parser<Partial<FormValues>> = obj<Partial<FormValues>>(
   Object.fromEntries(Object.entries(formShape).map(([k, p]) => [k, optional(p as Parser<unknown>)])) as Shape<Partial<FormValues>>,
 );
 
-const backendKind = oneOf(['cpu', 'webgpu'] as const);
+const backendKind = oneOf(['cpu', 'wasm', 'webgpu'] as const);
 const count = num(0, Number.MAX_SAFE_INTEGER, true);
 const runId = num(0, Number.MAX_SAFE_INTEGER, true);
 
@@ -489,6 +497,10 @@ const toWebview: Parser<ToWebview> = tagged<ToWebview>('type', {
   stop: obj({ type: oneOf(['stop'] as const), runId }),
   settingsSaved: obj({ type: oneOf(['settingsSaved'] as const), scope: oneOf(['workspace', 'user'] as const) }),
   loseDevice: obj({ type: oneOf(['loseDevice'] as const) }),
+  probe: obj({
+    type: oneOf(['probe'] as const), probeId: requestId, config: modelConfig, batch: obj({ seqLen: setting('seqLen'), batchSize: setting('batchSize') }),
+    optim: optimConfig, seed: setting('seed'),
+  }),
   ...inspectorToWebview,
 } as Record<string, Parser<ToWebview>>);
 
@@ -498,6 +510,7 @@ const fromWebview: Parser<FromWebview> = tagged<FromWebview>('type', {
   updateSettings: obj({ type: oneOf(['updateSettings'] as const), values: partialFormValues }),
   report: obj({ type: oneOf(['report'] as const), report: trainingReport }),
   log: obj({ type: oneOf(['log'] as const), level: oneOf(['info', 'warn', 'error'] as const), message: str() }),
+  probeResult: obj({ type: oneOf(['probeResult'] as const), probeId: requestId, secondsPerStep: nullable(num(0, 1e6)), error: str() }),
   ...inspectorFromWebview,
 } as Record<string, Parser<FromWebview>>);
 

@@ -1,7 +1,8 @@
 // Watches GateScope's progress surfaces in the workbench from outside (the browser): the GateScope
 // status-bar item, VS Code's own progress entry in the status bar, the notifications (toasts, and the
 // notification center's list: with the smoke-test driver that the in-host runs need, VS Code shows no
-// toasts, so a test opens the center to see them), and the panel's status line and backend note. MutationObservers inside the pages record every change with
+// toasts, so a test opens the center to see them), and the panel's status line, backend note and its
+// Backend and Adapter statistics. MutationObservers inside the pages record every change with
 // its time (Date.now(): the same clock as the extension host on this machine), so a state that lasts
 // a few milliseconds is not missed between polls; the Node side drains the records every 200 ms.
 // Also the panel-form driver for the settings test (type a value into a field of the panel).
@@ -24,6 +25,9 @@ export interface PanelSample {
   message: string;
   note: string;
   saved: string;
+  /** The run statistics' Backend and Adapter values. */
+  backend: string;
+  adapter: string;
 }
 
 export interface SurfaceWatch {
@@ -87,7 +91,10 @@ export function watchSurfaces(page: Page, statusSelector: string): SurfaceWatch 
       if (!frame || frame.isDetached()) frame = await panelFrame(page);
       if (frame) {
         await frame.evaluate(installObserver, {
-          key: PANEL_KEY, fields: { status: '.status-text', message: '.status-message', note: '.gpu-note', saved: '.saved-note' }, lists: {}, flags: {},
+          key: PANEL_KEY, fields: {
+            status: '.status-text', message: '.status-message', note: '.gpu-note', saved: '.saved-note', backend: '[data-stat="backend"]', adapter: '[data-stat="adapter"]',
+          },
+          lists: {}, flags: {},
         }).catch(() => undefined);
         await drain(frame, PANEL_KEY, panel);
       }

@@ -146,9 +146,9 @@ describe('GateScope in VS Code @main', function () {
     log(`corrupted import refused: ${refused.error}`);
   });
 
-  it('trains on WebGPU in the panel and on the CPU worker; both checkpoints load in the CLI', async () => {
+  it('trains on WebGPU in the panel and in the CPU worker on the WebAssembly engine and on the reference; every checkpoint loads in the CLI', async () => {
     const results: Record<string, { step: number; file: string; adapter: string }> = {};
-    for (const backend of ['webgpu', 'cpu'] as const) {
+    for (const backend of ['webgpu', 'wasm', 'cpu'] as const) {
       await vscode.commands.executeCommand('gatescope.reset', { force: true });
       const started = nextReport(api, 'started');
       await api.startTraining({ backend, maxSteps: 12 });
@@ -163,10 +163,14 @@ describe('GateScope in VS Code @main', function () {
       results[backend] = { step: m.step, file, adapter: s.adapter };
     }
     const evals = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, cli(['eval', r.file, workspaceDir(), '--json']) as { bitsPerChar: number }]));
-    log(`WebGPU (${results.webgpu.adapter}): ${evals.webgpu.bitsPerChar.toFixed(5)} bpc; CPU (${results.cpu.adapter}): ${evals.cpu.bitsPerChar.toFixed(5)} bpc`);
+    log(`WebGPU (${results.webgpu.adapter}): ${evals.webgpu.bitsPerChar.toFixed(5)} bpc; wasm (${results.wasm.adapter}): ${evals.wasm.bitsPerChar.toFixed(5)} bpc; reference CPU (${results.cpu.adapter}): ${evals.cpu.bitsPerChar.toFixed(5)} bpc`);
     for (const e of Object.values(evals)) assert.ok(Number.isFinite(e.bitsPerChar) && e.bitsPerChar > 0 && e.bitsPerChar < 8);
-    // Same seed, same text, same steps: the two backends agree to float32 rounding.
+    // The worker's WebAssembly engine says what it runs on: its thread count (gatescope.training.threads: 0 = cores − 1) and the CPU.
+    const threads = Math.max(1, (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length) - 1);
+    assert.match(results.wasm.adapter, new RegExp(`^WebAssembly SIMD, ${threads} threads? \\(.+\\)$`));
+    // Same seed, same text, same steps: the three backends agree to float32 rounding.
     assert.ok(Math.abs(evals.webgpu.bitsPerChar - evals.cpu.bitsPerChar) < 1e-3, 'the WebGPU and CPU models differ');
+    assert.ok(Math.abs(evals.wasm.bitsPerChar - evals.cpu.bitsPerChar) < 1e-3, 'the WebAssembly and reference CPU models differ');
   });
 
   it('the panel keeps training on WebGPU while it is hidden', async () => {
@@ -189,7 +193,7 @@ describe('GateScope in VS Code @main', function () {
       await api.startTraining({ backend: 'webgpu' });
       await nextReport(api, 'checkpoint', (r) => r.step >= 4);
       await closePanel();
-      const cpuStart = await nextReport(api, 'started', (r) => r.backend === 'cpu');
+      const cpuStart = await nextReport(api, 'started', (r) => r.backend === 'wasm');
       const checkpoints = rec.reports.filter((r): r is Report<'checkpoint'> => r.kind === 'checkpoint');
       const lastGpuCheckpoint = checkpoints[checkpoints.length - 1].step;
       assert.strictEqual(cpuStart.step, lastGpuCheckpoint, 'the CPU continues from the last checkpoint');
@@ -210,7 +214,7 @@ describe('GateScope in VS Code @main', function () {
     try {
       await api.startTraining({ backend: 'webgpu' });
       await nextReport(api, 'checkpoint', (r) => r.step >= 3);
-      const cpuStarted = nextReport(api, 'started', (r) => r.backend === 'cpu');
+      const cpuStarted = nextReport(api, 'started', (r) => r.backend === 'wasm');
       await vscode.commands.executeCommand('gatescope.test.loseGpuDevice');
       const cpuStart = await cpuStarted;
       const checkpoints = rec.reports.filter((r): r is Report<'checkpoint'> => r.kind === 'checkpoint');
@@ -361,7 +365,7 @@ describe('GateScope progress surfaces @surfaces', function () {
     api = await gatescope();
   });
 
-  it('with backend "auto" and only SwiftShader, trains on the CPU and says why; Stop shows "Stopping…" at once and reaches "stopped" within 3 s', async () => {
+  it('with backend "auto" and only SwiftShader, trains on the CPU (WebAssembly, 2 threads as set) and says why; Stop shows "Stopping…" at once and reaches "stopped" within 3 s', async () => {
     assert.strictEqual(vscode.workspace.getConfiguration('gatescope').get('training.backend'), 'auto');
     // The smoke-test driver these runs need turns notification toasts off: the outside watches the
     // notification center instead, open from now on.
@@ -375,11 +379,13 @@ describe('GateScope progress surfaces @surfaces', function () {
       const s = await started;
       // Opening the panel (to learn its adapter) took the focus, which closes the notification center: open it again.
       await vscode.commands.executeCommand('notifications.showList');
-      assert.strictEqual(s.backend, 'cpu', 'auto trained on the software WebGPU adapter');
+      assert.strictEqual(s.backend, 'wasm', 'auto did not train on the WebAssembly engine beside a software WebGPU adapter');
+      assert.strictEqual(vscode.workspace.getConfiguration('gatescope').get('training.threads'), 2);
+      assert.match(s.adapter, /^WebAssembly SIMD, 2 threads \(.+\)$/, 'the run does not say it computes on the 2 threads set');
       const shown = await panelState();
       log(`panel WebGPU: ${JSON.stringify(shown.gpu)}; reason shown: ${JSON.stringify(shown.state.backendReason)}`);
       assert.ok(shown.gpu?.available && /SwiftShader, a software renderer/.test(shown.gpu.software ?? ''), `the panel did not see a software adapter: ${JSON.stringify(shown.gpu)}`);
-      assert.match(shown.state.backendReason ?? '', /WebGPU adapter is SwiftShader, a software renderer: training on the CPU, which is faster here/);
+      assert.match(shown.state.backendReason ?? '', /WebGPU adapter is SwiftShader, a software renderer, slower than the CPU: training on the CPU \(WebAssembly SIMD\)/);
       for (let i = 0; i < 600 && progress < 3; i++) await new Promise((r) => setTimeout(r, 100));
       mark('training');
       // Long enough for the status bar to show a few progress reports.
