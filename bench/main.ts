@@ -1,6 +1,8 @@
-// `npm run bench`: GateScope's CPU engine beside TensorFlow.js (WASM-SIMD and plain CPU backends)
-// and PyTorch (Debian's, with OpenBLAS; 1 and 2 threads), all in one run on the same models, each
-// reported as a ratio to ours; then the learning comparison against PyTorch on the npm corpus.
+// `npm run bench`: GateScope's CPU engines (WebAssembly SIMD with one thread and with every core, and
+// the plain TypeScript reference) beside TensorFlow.js (WASM-SIMD and plain CPU backends) and PyTorch
+// (Debian's, with OpenBLAS; 1 and 2 threads), all in one run on the same models, each reported as a
+// ratio to GateScope's WebAssembly engine on one thread; then the learning comparisons against
+// PyTorch on the npm corpus, and the inspector's figures.
 //
 //   npm run bench [-- --json] [--sections speed,infer,learn,inspect] [--seconds S] [--learn-seconds S]
 //                    [--only lstm|gru] [--no-tfjs] [--no-torch]
@@ -15,6 +17,11 @@ import { benchTfjsInfer, benchTfjsTrain, tfjsInfo } from './tfjs';
 import { benchTorch, torchAvailable, torchInfo } from './torch';
 import { LearnResult, runLearning } from './learn';
 import { InspectBenchResult, benchInspect, inspectBenchLines } from './inspectBench';
+import { createWasmBackend } from '../kernels/wasm/backend';
+import { defaultVariant, wasmSupport } from '../kernels/wasm/module';
+
+/** The system every ratio is taken against: the WebAssembly engine on one thread. */
+const BASE = 'gatescope-wasm-1t';
 
 interface Report {
   machine: { cpus: number; node: string };
@@ -51,7 +58,11 @@ async function main(): Promise<void> {
     const info = await tfjsInfo();
     report.notes.push(`TensorFlow.js ${info.tfjsVersion}, WASM backend ${info.wasmSimd ? 'with' : 'WITHOUT'} SIMD, ${info.wasmMultithread ? `${info.wasmThreads} threads` : 'one thread'}`);
   }
-  report.notes.push('GateScope: CPU reference backend, plain TypeScript, one thread');
+  const support = wasmSupport();
+  if (!support.simd) throw new Error(`WebAssembly SIMD is not available in this Node (${support.reason}): the benchmark compares the WebAssembly engine`);
+  const cores = os.cpus().length;
+  const wasmThreads = [...new Set([1, cores])];
+  report.notes.push(`GateScope: WebAssembly SIMD engine (${defaultVariant()} build) with ${wasmThreads.join(' and ')} thread(s), and the plain TypeScript reference (gatescope-ref), one thread`);
 
   if (sections.has('speed')) {
     log(`training throughput (${seconds} s per measurement)…`);
@@ -60,7 +71,8 @@ async function main(): Promise<void> {
         report.train.push({ system, cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, seq: cfg.seq, batch: cfg.batch, tokensPerSecond });
         log(`  ${configLabel(cfg).padEnd(22)} ${system.padEnd(11)} ${tokensPerSecond.toFixed(0).padStart(8)} tok/s`);
       };
-      add('gatescope', benchOursTrain(cfg, seconds));
+      for (const threads of wasmThreads) add(`gatescope-wasm-${threads}t`, await benchOursTrain(cfg, seconds, { kind: 'wasm', threads }));
+      add('gatescope-ref', await benchOursTrain(cfg, seconds));
       if (useTfjs) {
         add('tfjs-wasm', await benchTfjsTrain('wasm', cfg, { minSeconds: seconds }));
         add('tfjs-cpu', await benchTfjsTrain('cpu', cfg, { minSeconds: Math.min(seconds, 2), minSteps: 1 }));
@@ -77,7 +89,8 @@ async function main(): Promise<void> {
         report.infer.push({ system, cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, ...r });
         log(`  ${`${cfg.cell} h${cfg.hidden} L${cfg.layers}`.padEnd(14)} ${system.padEnd(11)} ${r.msPerToken.toFixed(3).padStart(8)} ms/token  ${r.msContext256.toFixed(1).padStart(8)} ms per 256-token context`);
       };
-      add('gatescope', benchOursInfer(cfg, 1));
+      add('gatescope-wasm', benchOursInfer(cfg, 1, 'wasm'));
+      add('gatescope-ref', benchOursInfer(cfg, 1, 'cpu'));
       if (useTfjs) {
         add('tfjs-wasm', await benchTfjsInfer('wasm', cfg, { minSeconds: 1 }));
         add('tfjs-cpu', await benchTfjsInfer('cpu', cfg, { minSeconds: 1 }));
@@ -87,7 +100,11 @@ async function main(): Promise<void> {
   }
   if (sections.has('learn')) {
     if (!torch.ok) log(`learning comparison without PyTorch: ${torch.why}`);
-    report.learning = await runLearning(learnSeconds, log);
+    report.learning = await runLearning(learnSeconds, log, {
+      name: 'WebAssembly engine',
+      create: (config, params, optim, opts) => createWasmBackend(config, params, optim, opts),
+      dispose: () => undefined,
+    });
   }
   if (sections.has('inspect')) report.inspect = await benchInspect(log);
 
@@ -139,31 +156,31 @@ function printTables(r: Report, configs: BenchConfig[]): void {
   for (const n of r.notes) out.push(`# ${n}`);
   if (r.train.length) {
     const systems = [...new Set(r.train.map((x) => x.system))];
-    out.push('', 'Training throughput, tokens/s (ratio = GateScope ÷ system)', '');
+    out.push('', `Training throughput, tokens/s (ratio = ${BASE} ÷ system)`, '');
     out.push(['config'.padEnd(24), ...systems.map((s) => s.padStart(20))].join(''));
     for (const cfg of configs) {
       const rows = r.train.filter((x) => x.cell === cfg.cell && x.hidden === cfg.hidden && x.layers === cfg.layers && x.seq === cfg.seq && x.batch === cfg.batch);
       if (!rows.length) continue;
-      const ours = rows.find((x) => x.system === 'gatescope')?.tokensPerSecond ?? NaN;
+      const ours = rows.find((x) => x.system === BASE)?.tokensPerSecond ?? NaN;
       out.push([configLabel(cfg).padEnd(24), ...systems.map((s) => {
         const v = rows.find((x) => x.system === s)?.tokensPerSecond;
         if (v === undefined) return '-'.padStart(20);
-        return (s === 'gatescope' ? v.toFixed(0) : `${v.toFixed(0)} (${(ours / v).toFixed(2)}×)`).padStart(20);
+        return (s === BASE ? v.toFixed(0) : `${v.toFixed(0)} (${(ours / v).toFixed(2)}×)`).padStart(20);
       })].join(''));
     }
   }
   if (r.infer.length) {
     const systems = [...new Set(r.infer.map((x) => x.system))];
-    out.push('', 'Inference latency, batch 1: ms per token from a cached state | ms for a 256-token context (ratio = system ÷ GateScope time)', '');
+    out.push('', 'Inference latency, batch 1: ms per token from a cached state | ms for a 256-token context (ratio = system ÷ gatescope-wasm time)', '');
     out.push(['model'.padEnd(16), ...systems.map((s) => s.padStart(30))].join(''));
     const keys = [...new Set(r.infer.map((x) => `${x.cell} h${x.hidden} L${x.layers}`))];
     for (const k of keys) {
       const rows = r.infer.filter((x) => `${x.cell} h${x.hidden} L${x.layers}` === k);
-      const ours = rows.find((x) => x.system === 'gatescope')!;
+      const ours = rows.find((x) => x.system === 'gatescope-wasm')!;
       out.push([k.padEnd(16), ...systems.map((s) => {
         const v = rows.find((x) => x.system === s);
         if (!v) return '-'.padStart(30);
-        const txt = s === 'gatescope' ? `${v.msPerToken.toFixed(3)} | ${v.msContext256.toFixed(1)}`
+        const txt = s === 'gatescope-wasm' ? `${v.msPerToken.toFixed(3)} | ${v.msContext256.toFixed(1)}`
           : `${v.msPerToken.toFixed(3)} (${(v.msPerToken / ours.msPerToken).toFixed(2)}×) | ${v.msContext256.toFixed(1)} (${(v.msContext256 / ours.msContext256).toFixed(2)}×)`;
         return txt.padStart(30);
       })].join(''));
