@@ -3,7 +3,10 @@
 // (kernels/wasm/backend.ts over kernels/node/wasmPool.ts's worker_threads runner) and the TypeScript
 // reference (kernels/cpu), each as the backend factory and RunnerInfo that kernels/session.ts's job
 // takes. kernels/ cannot import Node built-ins, so the thread runner is made here and handed in.
-// GATESCOPE_NO_WASM_SIMD=1 forces the SIMD check to fail, to try the fallback on a machine that has it.
+// GATESCOPE_NO_WASM_SIMD=1 forces the SIMD check to fail, to try the fallback on a machine that has it;
+// GATESCOPE_PROBE_ANY_ADAPTER=1 makes "auto" take a software WebGPU adapter for a hardware one, to try
+// its timed probe on a machine without a GPU (the tests).
+
 
 import * as os from 'os';
 import { WasmFacts } from '../kernels/backendChoice';
@@ -16,6 +19,12 @@ import { GEMM_SCRATCH_BYTES, KERNEL_RESERVED_BYTES, defaultVariant, setWasmSuppo
 import type { KernelRunner } from '../kernels/wasm/pool';
 
 export const NO_SIMD_ENV = 'GATESCOPE_NO_WASM_SIMD';
+export const PROBE_ANY_ADAPTER_ENV = 'GATESCOPE_PROBE_ANY_ADAPTER';
+
+/** softwareAdapterReason's verdict as "auto" uses it: '' (hardware) for every adapter under GATESCOPE_PROBE_ANY_ADAPTER=1. */
+export function softwareForAuto(reason: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env[PROBE_ANY_ADAPTER_ENV] === '1' ? '' : reason;
+}
 
 /**
  * GATESCOPE_NO_WASM_SIMD=1 makes this thread's SIMD check fail (training and inference then use the

@@ -21,7 +21,7 @@ import { GpuContext } from '../kernels/webgpu/context';
 import { WebGpuBackend } from '../kernels/webgpu/backend';
 import { num, parse, setting } from './args';
 import { CORPUS_OPTIONS, corpusOptions, readFolderCorpus, reportSkipped } from './corpusOptions';
-import { CpuEngine, referenceEngine, threadsFor, wasmEngine, wasmFacts } from './engines';
+import { CpuEngine, referenceEngine, softwareForAuto, threadsFor, wasmEngine, wasmFacts } from './engines';
 import { ProgressLine } from './progress';
 import { generateText } from './sample';
 
@@ -207,7 +207,7 @@ async function chooseBackend(s: { backend: BackendSetting; threads: number; batc
     const r = await createNodeGpuContext();
     ctx = r.ctx;
     if (r.ctx) log(`WebGPU adapter: ${r.ctx.adapterName}`);
-    gpuFacts = r.ctx ? { available: true, adapter: r.ctx.adapterName, why: '', software: softwareAdapterReason({ description: r.ctx.adapterName }) } : { available: false, adapter: '', why: r.why ?? 'no WebGPU adapter' };
+    gpuFacts = r.ctx ? { available: true, adapter: r.ctx.adapterName, why: '', software: softwareForAuto(softwareAdapterReason({ description: r.ctx.adapterName })) } : { available: false, adapter: '', why: r.why ?? 'no WebGPU adapter' };
   }
   const d = chooseTrainingBackend(s.backend, gpuFacts, wasm);
   if (!d.ok) {

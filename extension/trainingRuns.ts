@@ -15,7 +15,7 @@ import { ModelConfig, parameterCount, validateModelConfig } from '../kernels/con
 import { GateScopeError } from '../kernels/errors';
 import { BackendKind, TrainingJob, TrainingReport } from '../kernels/session';
 import { buildTokenizer, splitTrainVal } from '../kernels/trainingData';
-import { threadsFor, wasmFacts } from '../cli/engines';
+import { softwareForAuto, threadsFor, wasmFacts } from '../cli/engines';
 import { DisplayReport, PanelState, toDisplayReport } from '../webview/protocol';
 import { StartTrainingOptions, TrainingOutcome } from './api';
 import { CheckpointSaver } from './checkpointSaver';
@@ -188,7 +188,8 @@ export class TrainingRuns implements vscode.Disposable {
    * hardware one times `model()` on both engines first.
    */
   private async chooseBackend(wanted: BackendSetting, settings: Settings, model: () => ModelConfig): Promise<Choice> {
-    const gpu = wanted === 'cpu' || wanted === 'wasm' ? null : await this.bridge.panel.open(20000);
+    const shown = wanted === 'cpu' || wanted === 'wasm' ? null : await this.bridge.panel.open(20000);
+    const gpu = shown && { ...shown, software: softwareForAuto(shown.software ?? '') };
     const d = chooseTrainingBackend(wanted, gpu, wasmFacts());
     if (!d.ok) throw new GateScopeError(d.error.replace(/Choose the backend/, 'Set gatescope.training.backend to'));
     this.log.info(`backend (gatescope.training.backend "${wanted}"): ${d.reason}`);
