@@ -16,9 +16,9 @@ import { check } from './errors';
 import { ParamMap } from './params';
 import { Rng } from './rng';
 import { Vec } from './tensor';
-import { serialRunner } from './wasm/arena';
 import { WasmModel } from './wasm/model';
 import { KernelVariant, wasmSupport } from './wasm/module';
+import { serialRunner } from './wasm/pool';
 
 export interface SampleOptions {
   /** Softmax temperature; 0 means greedy. */

@@ -20,9 +20,9 @@ import { Rng } from '../kernels/rng';
 import { maxAbsDiff } from '../kernels/tensor';
 import { trainCharTokenizer } from '../kernels/tokenizer';
 import { StreamBatcher } from '../kernels/trainingData';
-import { serialRunner } from '../kernels/wasm/arena';
 import { WasmBackend, createWasmBackend } from '../kernels/wasm/backend';
 import { wasmSupport } from '../kernels/wasm/module';
+import { serialRunner } from '../kernels/wasm/pool';
 
 if (!wasmSupport().relaxed) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 

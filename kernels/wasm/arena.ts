@@ -4,32 +4,7 @@
 // step. Addresses are byte offsets (what the kernels take); typed views over the memory are rebuilt
 // whenever the memory grows (growing detaches the old buffer).
 
-import { KERNEL_RESERVED_BYTES, KernelVariant, WasmKernels, instantiateKernels, kernelModule } from './module';
-
-// TEMPORARY until kernels/wasm/pool.ts (T) lands: the contract's runner shape and a one-thread runner.
-export type KernelName = keyof WasmKernels;
-export interface KernelRunner {
-  readonly threads: number;
-  readonly memory: WebAssembly.Memory;
-  readonly k: WasmKernels;
-  run(name: KernelName, args: number[], lo: number, align: number, scratchArg?: number): void;
-  ensureBytes(bytes: number): void;
-  dispose(): void;
-}
-export function serialRunner(variant: KernelVariant, initialBytes: number): KernelRunner {
-  const page = 65536;
-  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(initialBytes / page)) });
-  const k = instantiateKernels(kernelModule(variant, false), memory);
-  return {
-    threads: 1, memory, k,
-    run(name, args) { (k[name] as (...a: number[]) => void)(...args); },
-    ensureBytes(bytes) {
-      const need = Math.ceil(bytes / page) - memory.buffer.byteLength / page;
-      if (need > 0) memory.grow(need);
-    },
-    dispose() {},
-  };
-}
+import { KERNEL_RESERVED_BYTES } from './module';
 
 /** Every block starts on a 64-byte boundary (a cache line; v128 loads want 16). */
 const ALIGN = 64;

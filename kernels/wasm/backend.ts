@@ -15,9 +15,9 @@ import { ModelConfig, OptimConfig } from '../config';
 import { CpuBackendOptions } from '../cpu/backend';
 import { RecurrentState, resetState, zeroState } from '../cpu/model';
 import { ParamMap, allocParams } from '../params';
-import { KernelRunner, serialRunner } from './arena';
 import { WasmModel, wasmModelBytes } from './model';
 import { defaultVariant, wasmSupport } from './module';
+import { KernelRunner, serialRunner } from './pool';
 
 export interface WasmBackendOptions extends CpuBackendOptions {
   /** The runner the kernels run on (the backend owns it from here); default: one thread. */

@@ -21,8 +21,9 @@ import { DECODER_DROPOUT_SITE, ForwardOptions, LayerActivations, RecurrentState 
 import { ParamMap, paramSpecs } from '../params';
 import { dropoutStream, hash32 } from '../rng';
 import { sizeOf } from '../tensor';
-import { Arena, KernelName, KernelRunner, MAX_MEMORY_BYTES, MemoryViews, alignUp } from './arena';
+import { Arena, MAX_MEMORY_BYTES, MemoryViews, alignUp } from './arena';
 import { GEMM_SCRATCH_BYTES, packedFloats } from './module';
+import { KernelName, KernelRunner } from './pool';
 
 /** Where one layer's parameters and packed weights are (byte offsets). */
 interface LayerPlan {
