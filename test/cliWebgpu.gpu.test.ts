@@ -74,7 +74,9 @@ describe('cli --backend webgpu', function () {
   });
 
   it('auto on a hardware adapter times both engines, prints both figures and trains on the faster', () => {
-    const dir = path.join(tmp, 'src');
+    const dir = path.join(tmp, 'auto-src');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'a.js'), 'let a = b + c;\n'.repeat(40));
     const common = ['--hidden', '12', '--embed', '6', '--seq', '8', '--batch', '2', '--val-fraction', '0.5', '--eval-every', '1000', '--sample-length', '0', '--quiet', '--threads', '1'];
     const r = run(['train', dir, '--steps', '2', '--out', path.join(tmp, 'auto.safetensors'), ...common], { GATESCOPE_PROBE_ANY_ADAPTER: '1' });
     const m = /^backend: timed probe: WebGPU \((.+)\) ([\d.]+) ms\/step, WebAssembly SIMD with 1 thread ([\d.]+) ms\/step: (.*)$/m.exec(r.stderr);

@@ -80,15 +80,16 @@ describe('GateScope in a real VS Code (code-server)', function () {
     if (tmp && this.currentTest?.state !== 'failed') fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('trains, stops, resumes, exports, imports, falls back to the CPU and serves another extension (in-host suite)', async () => {
+  it('trains (WebGPU, the WebAssembly engine, the reference), probes for auto, stops, resumes, exports, imports, falls back to the CPU and serves another extension (in-host suite)', async () => {
     const fx = makeFixtureWorkspace(path.join(tmp, 'fixture'), { settings: TINY_MODEL });
     let status: TextWatch | null = null;
     const r = await runExtensionTests({
       workspace: fx.root,
       developmentPaths: [PROJECT_ROOT, CONSUMER],
       testsPath: TESTS_PATH,
-      extensionEnv: { GATESCOPE_TEST_GREP: '@main' },
-      expectTests: 10,
+      // "auto"'s timed probe on this machine's SwiftShader (no hardware GPU here).
+      extensionEnv: { GATESCOPE_TEST_GREP: '@main', GATESCOPE_PROBE_ANY_ADAPTER: '1' },
+      expectTests: 11,
       during: (wb) => {
         status = watchText(wb.page, STATUS, 200);
       },

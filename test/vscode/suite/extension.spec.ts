@@ -173,6 +173,23 @@ describe('GateScope in VS Code @main', function () {
     assert.ok(Math.abs(evals.wasm.bitsPerChar - evals.cpu.bitsPerChar) < 1e-3, 'the WebAssembly and reference CPU models differ');
   });
 
+  it('"auto" on a hardware adapter (the harness takes SwiftShader for one: GATESCOPE_PROBE_ANY_ADAPTER) times both engines, logs and shows both figures and trains on the faster', async () => {
+    await vscode.commands.executeCommand('gatescope.reset', { force: true });
+    const started = nextReport(api, 'started');
+    await api.startTraining({ backend: 'auto', maxSteps: 3 });
+    const s = await started;
+    const shown = (await vscode.commands.executeCommand('gatescope.test.panelState')) as { state: { backendReason?: string } };
+    const reason = shown.state.backendReason ?? '';
+    log(`auto: ${reason} -> ${s.backend} (${s.adapter})`);
+    const m = /^timed probe: WebGPU \((.+)\) ([\d.]+) ms\/step, WebAssembly SIMD with (\d+) threads? ([\d.]+) ms\/step: .*training on (WebGPU|the CPU \(WebAssembly SIMD\))/.exec(reason);
+    assert.ok(m, `the panel does not show both figures of the probe: ${JSON.stringify(reason)}`);
+    const [gpuMs, wasmMs] = [Number(m[2]), Number(m[4])];
+    // WebGPU must be 10% faster (kernels/backendChoice.ts PROBE_TIE_RATIO) to be chosen.
+    assert.strictEqual(s.backend, gpuMs * 1.1 < wasmMs ? 'webgpu' : 'wasm', `the run does not train on the faster: ${reason}`);
+    const outcome = await api.whenStopped();
+    assert.strictEqual(outcome?.stoppedBy, 'steps', JSON.stringify(outcome));
+  });
+
   it('the panel keeps training on WebGPU while it is hidden', async () => {
     await vscode.commands.executeCommand('gatescope.reset', { force: true });
     await api.startTraining({ backend: 'webgpu' });
