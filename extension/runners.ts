@@ -86,18 +86,28 @@ export class WebviewRunner implements Runner {
   }
 }
 
-/** Times a few steps of a model on the WebAssembly engine in a worker of its own (auto's probe); never rejects. */
-export function probeWasmInWorker(workerPath: string, probe: NonNullable<TrainWorkerData['probe']>, threads: number): Promise<ProbeTiming> {
+/**
+ * Times a few steps of a model on the WebAssembly engine in a worker of its own (auto's probe); never
+ * rejects, and a worker that takes longer than `timeoutMs` is ended and counts as a failed probe.
+ */
+export function probeWasmInWorker(workerPath: string, probe: NonNullable<TrainWorkerData['probe']>, threads: number, timeoutMs: number): Promise<ProbeTiming> {
   return new Promise((resolve) => {
     const data: TrainWorkerData = { engine: 'wasm', threads, probe };
     const worker = new Worker(workerPath, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 4096 } });
     let timing: ProbeTiming = { ok: false, error: 'the probe worker ended without a result' };
+    const timer = setTimeout(() => {
+      timing = { ok: false, error: `the probe took longer than ${Math.round(timeoutMs / 1000)} s` };
+      void worker.terminate();
+    }, timeoutMs);
     worker.on('message', (m: { kind?: string; timing?: ProbeTiming }) => {
       if (m?.kind === 'probe' && m.timing) timing = m.timing;
     });
     worker.on('error', (e) => {
       timing = { ok: false, error: `the probe worker failed: ${e.message}` };
     });
-    worker.on('exit', () => resolve(timing));
+    worker.on('exit', () => {
+      clearTimeout(timer);
+      resolve(timing);
+    });
   });
 }

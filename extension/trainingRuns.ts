@@ -200,7 +200,8 @@ export class TrainingRuns implements vscode.Disposable {
     if (!d.probe) return d;
     const config = model();
     const threads = threadsFor(settings.threads);
-    const wasm = await probeWasmInWorker(this.workerPath, { config, batch: settings.batch, optim: settings.optim, seed: settings.seed }, threads);
+    this.bridge.update({ message: 'Timing a few steps on WebGPU and on the CPU to pick the faster…' });
+    const wasm = await probeWasmInWorker(this.workerPath, { config, batch: settings.batch, optim: settings.optim, seed: settings.seed }, threads, PROBE_TIMEOUT_MS);
     const webgpu = await this.bridge.probe(config, settings.batch, settings.optim, settings.seed, PROBE_TIMEOUT_MS);
     const c = chooseByProbe({ adapter: gpu?.adapter ?? '', threads, webgpu, wasm });
     this.log.info(`backend: ${c.reason}`);

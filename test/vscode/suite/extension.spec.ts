@@ -283,7 +283,7 @@ describe('GateScope in VS Code @main', function () {
     fs.copyFileSync(r.model.checkpointPath, file);
     const predicted = cli(['predict', file, '--text', text, '--top-k', '5', '--json']) as { predictions: { id: number; token: string; probability: number }[] };
     assert.deepStrictEqual(r.predictions.map((p) => [p.id, p.token]), predicted.predictions.map((p) => [p.id, p.token]));
-    r.predictions.forEach((p, i) => assert.ok(Math.abs(p.probability - predicted.predictions[i].probability) < 1e-6));
+    r.predictions.forEach((p, i) => assert.ok(Math.abs(p.probability - predicted.predictions[i].probability) < 1e-6, `prediction ${i}: the API says ${p.probability}, the CLI ${predicted.predictions[i].probability}`));
     const acts = cli(['activations', file, '--text', text, '--layer', '0', '--json']) as typeof r.activations;
     assert.deepStrictEqual(r.activations.tokens, acts.tokens);
     const close = (a: number[][], b: number[][], what: string) => {
