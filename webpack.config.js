@@ -29,8 +29,13 @@ function base(name, target) {
 
 const configs = [];
 
+// The WebAssembly thread pool's helper threads (kernels/node/wasmWorker.ts): worker_threads loads it from a file
+// beside the bundle that starts it, so both Node bundles that can train on several threads emit dist/wasmWorker.js
+// (the same entry and settings: the same file).
+const wasmWorker = './kernels/node/wasmWorker.ts';
+
 const cli = base('cli', 'node');
-cli.entry = { cli: './cli/gatescope.ts', bench: './bench/main.ts' };
+cli.entry = { cli: './cli/gatescope.ts', bench: './bench/main.ts', wasmWorker };
 cli.plugins = [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, test: /^cli\.js$/ })];
 cli.output.libraryTarget = 'commonjs2';
 // TensorFlow.js and its WASM binaries are benchmark-only dev dependencies: load them from node_modules.
@@ -40,7 +45,7 @@ configs.push(cli);
 if (fs.existsSync(path.join(__dirname, 'extension', 'extension.ts'))) {
   const extension = base('extension', 'node');
   // The CPU training worker is its own bundle: worker_threads loads it from a file.
-  extension.entry = { extension: './extension/extension.ts', trainWorker: './extension/trainWorker.ts' };
+  extension.entry = { extension: './extension/extension.ts', trainWorker: './extension/trainWorker.ts', wasmWorker };
   // The inspector's worker (activations, corpus match, sampling off the host's thread).
   if (fs.existsSync(path.join(__dirname, 'extension', 'inspectWorker.ts'))) extension.entry.inspectWorker = './extension/inspectWorker.ts';
   extension.output.libraryTarget = 'commonjs2';

@@ -24,9 +24,11 @@ export interface KernelRunner {
   readonly k: WasmKernels;
   /**
    * Runs kernel `name` with `args` split over the threads: args[lo] and args[lo + 1] are the range [lo, hi) to
-   * divide, into pieces aligned to `align` from the range's start (8 for GEMM columns, 4 for floats, 1 for rows).
-   * If `scratchArg` is given, thread t gets args[scratchArg] + t * GEMM_SCRATCH_BYTES. Returns when every thread
-   * is done (synchronous; the calling thread runs the first piece). `args` is not modified.
+   * divide, into `threads` pieces aligned to `align` from the range's start (8 for GEMM columns, 4 for floats, 1 for
+   * rows). If `scratchArg` is given, piece t gets args[scratchArg] + t * GEMM_SCRATCH_BYTES (piece t runs on thread t,
+   * or on the calling thread when thread t is late: the scratch goes with the piece, so it may also hold per-piece
+   * outputs such as sumSquares' partial sums). Returns when every piece is done (synchronous; the calling thread
+   * runs piece 0). `args` is not modified.
    */
   run(name: KernelName, args: number[], lo: number, align: number, scratchArg?: number): void;
   /** Grows memory to at least `bytes` (before any run; shared memory is allocated with its maximum up front). */
@@ -174,8 +176,8 @@ function readError(block: SharedArrayBuffer, t: number): string {
   return String.fromCharCode(...new Uint16Array(block, ERRORS_BYTE + t * ERROR_CHARS * 2, n));
 }
 
-/** Fills `out` with the posted command's arguments for piece `piece`, run by thread `thread` (whose scratch it gets). */
-function pieceArgs(ctl: Int32Array, f64: Float64Array, piece: number, thread: number, out: number[]): void {
+/** Fills `out` with the posted command's arguments for piece `piece` (its range and its scratch). */
+function pieceArgs(ctl: Int32Array, f64: Float64Array, piece: number, out: number[]): void {
   const nargs = ctl[H_NARGS];
   const lo = ctl[H_LO];
   const scratch = ctl[H_SCRATCH];
@@ -183,7 +185,7 @@ function pieceArgs(ctl: Int32Array, f64: Float64Array, piece: number, thread: nu
   for (let i = 0; i < nargs; i++) out[i] = f64[ARGS_BYTE / 8 + i];
   out[lo] = f64[RANGES_BYTE / 8 + 2 * piece];
   out[lo + 1] = f64[RANGES_BYTE / 8 + 2 * piece + 1];
-  if (scratch >= 0) out[scratch] += thread * GEMM_SCRATCH_BYTES;
+  if (scratch >= 0) out[scratch] += piece * GEMM_SCRATCH_BYTES;
 }
 
 /**
@@ -223,7 +225,7 @@ export function serveKernels(data: HelperData, ready: () => void): void {
     // The command block holds this job's command only while its piece is unclaimed (the caller waits for claimed pieces).
     if (Atomics.compareExchange(ctl, slot + S_CLAIM, job, 0) !== job) continue;
     try {
-      pieceArgs(ctl, f64, t, t, args);
+      pieceArgs(ctl, f64, t, args);
       fns[ctl[H_KERNEL]](...args);
     } catch (e) {
       writeError(block, t, e instanceof Error ? `${e.name}: ${e.message}` : String(e));
@@ -256,6 +258,10 @@ export class ThreadPoolRunner implements KernelRunner {
   private readonly fns: ((...a: number[]) => void)[];
   private readonly own: number[] = [];
   private job = 0;
+  /** Pieces posted to helpers, and how many of them this thread ran because their helper was late (diagnostics, tests). */
+  readonly stats = { posted: 0, stolen: 0 };
+  /** Whether this thread runs the pieces of late helpers (tests turn it off so that every helper runs its own piece). */
+  steal = true;
   private broken: string | null = null;
   private disposed = false;
 
@@ -297,14 +303,11 @@ export class ThreadPoolRunner implements KernelRunner {
       f64[RANGES_BYTE / 8 + 2 * t + 1] = b;
       if (t > 0 && b > a) pieces++;
     }
-    const own = this.own;
     if (pieces === 0) {
-      own.length = args.length;
-      for (let i = 0; i < args.length; i++) own[i] = args[i];
-      own[lo + 1] = f64[RANGES_BYTE / 8 + 1];
-      fn(...own);
+      fn(...args); // piece 0 is the whole range
       return;
     }
+    const own = this.own;
 
     for (let i = 0; i < args.length; i++) f64[ARGS_BYTE / 8 + i] = args[i];
     ctl[H_KERNEL] = kernel;
@@ -318,27 +321,29 @@ export class ThreadPoolRunner implements KernelRunner {
       const slot = SLOT0 + t * SLOT_INTS;
       Atomics.store(ctl, slot + S_CLAIM, job);
       Atomics.store(ctl, slot + S_JOB, job);
+      this.stats.posted++;
       if (Atomics.load(ctl, slot + S_SLEEPING)) Atomics.notify(ctl, slot + S_JOB);
     }
 
     let error: unknown = null;
     let dead: string | null = null;
     try {
-      pieceArgs(ctl, f64, 0, 0, own);
-      fn(...own);
+      pieceArgs(ctl, f64, 0, own);
+      if (own[lo + 1] > own[lo]) fn(...own);
     } catch (e) {
       error = e;
     }
-    // Pieces no helper has claimed yet are run here (with this thread's scratch): a sleeping or descheduled
-    // helper costs no wake-up latency. A helper found dead this way has its piece done, and the run still throws.
+    // Pieces no helper has claimed yet are run here (with their own scratch, which their helper will not touch):
+    // a sleeping or descheduled helper costs no wake-up latency. A helper found dead this way has its piece done, and the run still throws.
     let stolen = 0;
-    for (let t = 1; t < n; t++) {
+    for (let t = 1; t < n && this.steal; t++) {
       const slot = SLOT0 + t * SLOT_INTS;
       if (Atomics.compareExchange(ctl, slot + S_CLAIM, job, 0) !== job) continue;
       stolen++;
+      this.stats.stolen++;
       dead ??= this.deadReason(t);
       try {
-        pieceArgs(ctl, f64, t, 0, own);
+        pieceArgs(ctl, f64, t, own);
         fn(...own);
       } catch (e) {
         error ??= e;
