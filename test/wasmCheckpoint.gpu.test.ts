@@ -2,7 +2,8 @@
 // of test/wasmCheckpoint.test.ts): k steps on one, the parameters and Adam state written as checkpoint
 // files and read back, k more steps on the other, against 2k steps on the first alone. The resumed step
 // starts an epoch, so both runs reset the recurrent state there. Tolerances are the WebGPU backend's
-// whole-step ones (test/webgpuBackend.gpu.test.ts: its float32 reductions run in another order).
+// whole-step ones for the moments (test/webgpuBackend.gpu.test.ts: its float32 reductions run in another
+// order; observed here up to 4e-7 relative) and the issue's for losses and parameters.
 
 import * as assert from 'assert';
 import { StepResult, TrainingBackend } from '../kernels/backend';
@@ -17,7 +18,8 @@ import { WebGpuBackend } from '../kernels/webgpu/backend';
 import { GpuContext } from '../kernels/webgpu/context';
 import { requireGpu } from './gpuContext';
 
-const optim: OptimConfig = { ...DEFAULT_OPTIM, learningRate: 5e-3, clipNorm: 1 };
+/** Inside the range of these models' gradient norms: some steps are clipped. */
+const optim: OptimConfig = { ...DEFAULT_OPTIM, learningRate: 5e-3, clipNorm: 0.3 };
 const K = 6;
 const T = 5, B = 3;
 
@@ -102,7 +104,7 @@ describe('checkpoints move between the webgpu and wasm backends', function () {
           `Adam m ${m.rel.toExponential(2)} in ${m.name}; without the moments: parameters ${pFresh.rel.toExponential(2)}`);
         assert.ok(loss < 1e-5, `losses after the resume differ by ${loss} relative`);
         assert.ok(p.rel < 1e-4, `${p.name} differs by ${p.rel} relative`);
-        assert.ok(m.rel < 5e-5, `Adam m differs by ${m.rel} relative in ${m.name}`);
+        assert.ok(m.rel < 5e-6, `Adam m differs by ${m.rel} relative in ${m.name}`);
         assert.ok(pFresh.rel > 1e-3, 'a resume without the Adam moments is told apart');
       } finally {
         for (const b of made) b.dispose();
