@@ -15,7 +15,7 @@ import {
 import { softmaxCrossEntropy } from '../kernels/cpu/loss';
 import { adamUpdate, AdamHyper } from '../kernels/cpu/optim';
 import { dropoutMask as refDropoutMask } from '../kernels/cpu/model';
-import { dropoutStream, hash32 } from '../kernels/rng';
+import { dropoutStream, dropoutUniform, hash32 } from '../kernels/rng';
 import {
   GEMM_SCRATCH_BYTES, KERNEL_RESERVED_BYTES, KernelVariant, WasmKernels, defaultVariant, instantiateKernels, kernelModule,
   packedFloats, setWasmSupportOverride, wasmSupport,
@@ -160,7 +160,9 @@ describe('WebAssembly kernels (kernels/wasm/module.ts)', () => {
       gemmTests(variant);
       biasTests(variant);
       cellTests(variant);
+      activationTests(variant);
       pointwiseTests(variant);
+      sharedTests(variant);
     });
   }
 });
@@ -168,12 +170,13 @@ describe('WebAssembly kernels (kernels/wasm/module.ts)', () => {
 type Layout = 'NT' | 'NN' | 'TN';
 const GEMM_SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 7, 3], [2, 9, 17], [3, 5, 2], [4, 8, 16], [5, 9, 17], [7, 13, 31], [1, 1024, 256], [1, 96, 257],
-  [33, 515, 129], [97, 37, 300], [101, 64, 513], [2, 3, 257], [13, 8, 1], [9, 33, 5], [129, 17, 7],
+  [33, 515, 129], [97, 37, 300], [101, 64, 513], [2, 3, 257], [13, 8, 1], [9, 33, 5], [129, 17, 7], [4, 9, 0], [2, 3, 0],
+  [96, 32, 256], [97, 16, 1025],
 ];
 
 /** Runs one layout through packB + gemm with strided operands inside larger buffers; returns the error. */
 function gemmCase(mem: Mem, r: () => number, layout: Layout, M: number, N: number, K: number, accumulate: boolean,
-  ranges: { m: number[]; n: number[] } | null): { err: number; scale: number } {
+  ranges: { m: number[]; n: number[] } | null, instances?: WasmKernels[]): { err: number; scale: number } {
   const k = mem.k;
   // Stored shapes: A [M, K] (NT, NN) or [K, M] (TN); B [N, K] (NT) or [K, N] (NN, TN). Row strides pad by 3.
   const aRows = layout === 'TN' ? K : M, aCols = layout === 'TN' ? M : K;
@@ -195,8 +198,10 @@ function gemmCase(mem: Mem, r: () => number, layout: Layout, M: number, N: numbe
   if (layout === 'NT') k.packB_NT(b, ldb, N, K, packed, 0, N);
   else k.packB_NN(b, ldb, K, N, packed, 0, N);
   if (ranges) {
+    let piece = 0;
     for (let i = 0; i + 1 < ranges.m.length; i++) for (let j = 0; j + 1 < ranges.n.length; j++) {
-      k.gemm(M, N, K, a, lda, layout === 'TN' ? 1 : 0, packed, c, ldc, accumulate ? 1 : 0, scratch,
+      const kk = instances ? instances[piece++ % instances.length] : k;
+      kk.gemm(M, N, K, a, lda, layout === 'TN' ? 1 : 0, packed, c, ldc, accumulate ? 1 : 0, scratch,
         ranges.m[i], ranges.m[i + 1], ranges.n[j], ranges.n[j + 1]);
     }
   } else {
@@ -209,8 +214,11 @@ function gemmCase(mem: Mem, r: () => number, layout: Layout, M: number, N: numbe
     assert.strictEqual(got[i * ldc + j], C0[i * ldc + j], `${layout} ${M}x${N}x${K}: C padding (${i}, ${j}) written`);
   }
   const { err } = maxErr(compact(got, M, N, ldc), want);
-  return { err, scale: Math.sqrt(K) };
+  return { err, scale: Math.sqrt(Math.max(K, 1)) };
 }
+
+// Observed: max error / √K ≈ 7e-7 with operands in [-1, 1] (the reference sums in f64).
+const gemmTol = (K: number) => 1e-6 * Math.sqrt(Math.max(K, 1));
 
 function gemmTests(variant: KernelVariant): void {
   for (const layout of ['NT', 'NN', 'TN'] as Layout[]) {
@@ -222,7 +230,7 @@ function gemmTests(variant: KernelVariant): void {
         for (const accumulate of [false, true]) {
           mem.reset();
           const { err, scale } = gemmCase(mem, r, layout, M, N, K, accumulate, null);
-          const tol = 3e-7 * scale * 4 + 1e-7;
+          const tol = gemmTol(K);
           assert.ok(err <= tol, `${variant} ${layout} ${M}x${N}x${K} acc=${accumulate}: max error ${err} > ${tol}`);
           worst = Math.max(worst, err);
           worstScaled = Math.max(worstScaled, err / scale);
@@ -230,7 +238,48 @@ function gemmTests(variant: KernelVariant): void {
       }
       console.log(`      ${variant} ${layout}: max abs error ${worst.toExponential(2)}, max error/√K ${worstScaled.toExponential(2)}`);
     });
+
+    it(`gemm ${layout}: row and column ranges (pieces, packed in column pieces too) together equal the whole`, () => {
+      const mem = new Mem(variant, false, 1024);
+      const r = rng(12);
+      let worst = 0;
+      for (const [M, N, K] of [[1, 33, 17], [3, 64, 9], [5, 9, 17], [9, 40, 300], [33, 515, 129], [101, 64, 513], [200, 24, 7]]) {
+        for (const accumulate of [false, true]) {
+          mem.reset();
+          // Row pieces of any size (some under 4 rows: the GEMV path inside a larger M), columns at multiples of 8.
+          const ranges = { m: splits(r, M, 4, 1), n: splits(r, N, 3, 8) };
+          const { err } = gemmCase(mem, r, layout, M, N, K, accumulate, ranges);
+          assert.ok(err <= gemmTol(K), `${layout} ${M}x${N}x${K} pieces m ${ranges.m} n ${ranges.n}: max error ${err}`);
+          worst = Math.max(worst, err);
+        }
+      }
+      console.log(`      ${variant} ${layout} in pieces: max abs error ${worst.toExponential(2)}`);
+    });
   }
+
+  it('packB_NT and packB_NN write the documented panel layout, zero-padded, in column pieces', () => {
+    const mem = new Mem(variant);
+    const r = rng(13);
+    for (const [N, K] of [[1, 1], [7, 3], [8, 5], [9, 4], [17, 33], [64, 9], [100, 257]]) {
+      mem.reset();
+      const ldb = K + 2, ldbN = N + 3;
+      const Bnt = randArray(r, N * ldb), Bnn = randArray(r, K * ldbN);
+      const pnt = mem.put(Bnt), pnn = mem.put(Bnn);
+      const size = packedFloats(N, K);
+      const ont = mem.put(new Float32Array(size).fill(SENTINEL), 0), onn = mem.put(new Float32Array(size).fill(SENTINEL), 0);
+      for (const [n0, n1] of pairs(splits(r, N, 3, 8))) {
+        mem.k.packB_NT(pnt, ldb, N, K, ont, n0, n1);
+        mem.k.packB_NN(pnn, ldbN, K, N, onn, n0, n1);
+      }
+      mem.checkGuards(`pack ${N}x${K}`);
+      const gnt = mem.get(ont, size), gnn = mem.get(onn, size);
+      for (let p = 0; p < size / (8 * K); p++) for (let k = 0; k < K; k++) for (let c = 0; c < 8; c++) {
+        const j = p * 8 + c, at = (p * K + k) * 8 + c;
+        assert.strictEqual(gnt[at], j < N ? Bnt[j * ldb + k] : 0, `packB_NT ${N}x${K} panel ${p} k ${k} col ${c}`);
+        assert.strictEqual(gnn[at], j < N ? Bnn[k * ldbN + j] : 0, `packB_NN ${N}x${K} panel ${p} k ${k} col ${c}`);
+      }
+    }
+  });
 }
 
 function biasTests(variant: KernelVariant): void {
@@ -376,6 +425,71 @@ function cellTests(variant: KernelVariant): void {
   });
 }
 
+/** Distance in units in the last place between two float32 values (via their ordered bit patterns); two
+ *  values both below the smallest normal float32 (1.2e-38: σ(x) for x < -87) count as equal. */
+function ulps(a: number, b: number): number {
+  if (Math.abs(a) < 2 ** -126 && Math.abs(b) < 2 ** -126) return 0;
+  const bits = new Int32Array(new Float32Array([a, b]).buffer);
+  const ord = (i: number) => (i < 0 ? -(i & 0x7fffffff) : i);
+  return Math.abs(ord(bits[0]) - ord(bits[1]));
+}
+
+function activationTests(variant: KernelVariant): void {
+  it('vector tanh and sigmoid are within a few ulp of Math.tanh and 1/(1+Math.exp(-x)) (dense sweep, tiny and huge inputs)', () => {
+    const mem = new Mem(variant, false, 64);
+    const xs: number[] = [0, -0, 1e-30, -1e-30, 1e-7, -3e-6, 1e-3, 0.624, 0.625, 0.626, -0.625, 9, 9.1, 15, 44, 88, 89, 100, 1e30, -1e30];
+    for (let i = 0; i <= 40000; i++) xs.push(-20 + i * 0.001);
+    const x = Float32Array.from(xs);
+    const n = x.length;
+    // tanh through the RNN cell (hp = 0), sigmoid through the LSTM's input gate (B = 1, H = n, hp = 0).
+    const px = mem.put(x), pz = mem.put(new Float32Array(4 * n)), ph = mem.put(new Float32Array(n));
+    mem.k.rnnFwd(px, pz, ph, 0, n);
+    const xp4 = mem.put(new Float32Array(4 * n).fill(0).map((_, i) => (i < n ? x[i] : 0)));
+    const pg = mem.put(new Float32Array(4 * n)), pc = mem.put(new Float32Array(n)), ph2 = mem.put(new Float32Array(n));
+    mem.k.lstmFwd(1, n, xp4, pz, pz, pg, pc, ph2, 0, n);
+    mem.checkGuards('activations');
+    const th = mem.get(ph, n), sg = mem.get(pg, n);
+    let worstT = 0, worstS = 0, atT = 0, atS = 0;
+    for (let i = 0; i < n; i++) {
+      const t = ulps(th[i], Math.tanh(x[i])), s = ulps(sg[i], 1 / (1 + Math.exp(-x[i])));
+      if (!(t <= worstT)) { worstT = Number.isNaN(t) ? Infinity : t; atT = x[i]; }
+      if (!(s <= worstS)) { worstS = Number.isNaN(s) ? Infinity : s; atS = x[i]; }
+    }
+    console.log(`      ${variant} activations: tanh max ${worstT} ulp (at ${atT}), sigmoid max ${worstS} ulp (at ${atS})`);
+    assert.ok(worstT <= 2, `tanh: ${worstT} ulp at x = ${atT}`);
+    assert.ok(worstS <= 3, `sigmoid: ${worstS} ulp at x = ${atS}`);
+  });
+}
+
+function sharedTests(variant: KernelVariant): void {
+  it('the shared-memory build on a shared memory: two instances (as two threads) each computing half equal the plain build', () => {
+    const r = rng(40);
+    const [M, N, K] = [37, 100, 129];
+    const plain = new Mem(variant, false, 64);
+    const want = gemmCase(plain, rng(41), 'NT', M, N, K, false, null);
+    const shared = new Mem(variant, true, 64);
+    assert.ok(shared.memory.buffer instanceof SharedArrayBuffer);
+    // A second instance of the shared module on the same memory, as a worker would have.
+    const other = instantiateKernels(kernelModule(variant, true), shared.memory);
+    const half = Math.floor(M / 2);
+    const got = gemmCase(shared, rng(41), 'NT', M, N, K, false, { m: [0, half, M], n: [0, N] }, [shared.k, other]);
+    assert.strictEqual(got.err, want.err, 'same result as the plain build');
+    assert.ok(got.err <= gemmTol(K), `shared gemm: max error ${got.err}`);
+    // The cells too: units split between the two instances.
+    const B = 3, H = 21, G = 4 * H;
+    const xp = randArray(r, B * G, -3, 3), hp = randArray(r, B * G, -3, 3), c0 = randArray(r, B * H);
+    const wg = new Float32Array(B * G), wc = new Float32Array(B * H), wh = new Float32Array(B * H);
+    lstmCellForward(B, H, xp, 0, hp, 0, c0, 0, wg, 0, wc, 0, wh, 0);
+    shared.reset();
+    const pxp = shared.put(xp), php = shared.put(hp), pc0 = shared.put(c0);
+    const pg = shared.alloc(B * G), pc = shared.alloc(B * H), ph = shared.alloc(B * H);
+    shared.k.lstmFwd(B, H, pxp, php, pc0, pg, pc, ph, 0, 8);
+    other.lstmFwd(B, H, pxp, php, pc0, pg, pc, ph, 8, H);
+    shared.checkGuards('shared lstmFwd');
+    assert.ok(maxErr(shared.get(ph, B * H), wh).err <= 1e-6 && maxErr(shared.get(pg, B * G), wg).err <= 1e-6);
+  });
+}
+
 function pointwiseTests(variant: KernelVariant): void {
   const SIZES = [1, 3, 4, 5, 7, 9, 17, 33, 129, 257, 513];
 
@@ -465,9 +579,11 @@ function pointwiseTests(variant: KernelVariant): void {
   it('dropoutMask equals the reference\'s masks bit for bit', () => {
     const mem = new Mem(variant);
     const r = rng(33);
-    for (const p of [0, 0.1, 0.25, 0.5, 0.9]) for (const n of [1, 5, 33, 1000, 4099]) {
+    // The last p is chosen so element 7's uniform equals p exactly: kept (>=), the boundary case.
+    for (const p0 of [0, 0.1, 0.25, 0.5, 0.9, -1]) for (const n of [1, 5, 33, 1000, 4099]) {
       mem.reset();
       const seed = Math.floor(r() * 2 ** 32), stream = dropoutStream(Math.floor(r() * 1000), Math.floor(r() * 9));
+      const p = p0 >= 0 ? p0 : dropoutUniform(seed, stream, 7);
       const want = new Float32Array(n);
       refDropoutMask(want, p, seed, stream);
       const key = hash32(hash32(seed) ^ stream);
@@ -477,6 +593,7 @@ function pointwiseTests(variant: KernelVariant): void {
       mem.checkGuards(`dropout ${n}`);
       const got = mem.get(pm, n);
       assert.deepStrictEqual(got, want, `dropout p=${p} n=${n}`);
+      if (p0 < 0 && n > 7) assert.ok(got[7] > 0, 'an element whose uniform equals p exactly is kept');
       if (p > 0 && n >= 1000) assert.ok(got.some((x) => x === 0) && got.some((x) => x > 0), 'mask drops some and keeps some');
     }
   });
