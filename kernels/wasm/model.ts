@@ -239,11 +239,16 @@ export class WasmModel {
     this.runner.run(name, args, lo, align, scratchArg);
   }
 
-  /** C[M, N] (+)= op(A)·B with B in panels; divided by rows when M is large, else by columns. */
-  private gemm(M: number, N: number, K: number, a: number, lda: number, aTrans: 0 | 1, packed: number, c: number, ldc: number, accumulate: 0 | 1): void {
+  /**
+   * C[M, N] (+)= op(A)·B with B in panels. Divided by rows (each thread packs its own rows of A and
+   * reads all of B) for the T·B-row products and the weight gradients, by columns (each thread reads
+   * its share of B) for the per-timestep recurrence (`byColumns`: M is the batch) or when there are
+   * too few rows to go round.
+   */
+  private gemm(M: number, N: number, K: number, a: number, lda: number, aTrans: 0 | 1, packed: number, c: number, ldc: number, accumulate: 0 | 1, byColumns = false): void {
     const args = [M, N, K, a, lda, aTrans, packed, c, ldc, accumulate, this.plan.scratch, 0, M, 0, N];
-    if (M >= 32) this.run('gemm', args, 11, 4, 10);
-    else this.run('gemm', args, 13, 8, 10);
+    if (byColumns || M < 8 * this.runner.threads) this.run('gemm', args, 13, 8, 10);
+    else this.run('gemm', args, 11, 4, 10);
   }
 
   /** Packs the weights into panels (after a parameter change: load, each optimizer step). */
@@ -362,7 +367,7 @@ export class WasmModel {
         const hPrev = lw.hs + t * BH, h = hPrev + BH;
         const xpT = lw.xp + t * BG, hpT = lw.hp + t * BG, gT = lw.gates + t * BG;
         // Recurrent projection for this step: h_{t-1}·W_hhᵀ + b_hh.
-        this.gemm(B, G, H, hPrev, H, 0, lp.whhNT, hpT, G, 0);
+        this.gemm(B, G, H, hPrev, H, 0, lp.whhNT, hpT, G, 0, true);
         k.addBiasRows(G, hpT, G, lp.bhh, 0, B);
         if (c.cell === 'lstm') {
           this.run('lstmFwd', [B, H, xpT, hpT, lw.cs + t * BH, gT, lw.cs + (t + 1) * BH, h, 0, H], 8, 4);
@@ -392,7 +397,7 @@ export class WasmModel {
 
     // Decoder.
     if (opts.lastOnly) {
-      this.gemm(B, V, H, w.topAt + (T - 1) * BH, H, 0, p.decNT, w.logits, V, 0);
+      this.gemm(B, V, H, w.topAt + (T - 1) * BH, H, 0, p.decNT, w.logits, V, 0, true);
       k.addBiasRows(V, w.logits, V, p.decb, 0, B);
       return this.mem.floats(w.logits, B * V);
     }
@@ -491,7 +496,7 @@ export class WasmModel {
           this.run('rnnBwd', [dh, lw.hs + (t + 1) * BH, dXpT, 0, B * H], 3, 4);
         }
         if (t > 0) {
-          this.gemm(B, H, G, dHpT, G, 0, lp.whhNN, dh - BH, H, 1);
+          this.gemm(B, H, G, dHpT, G, 0, lp.whhNN, dh - BH, H, 1, true);
           if (c.cell === 'gru') this.run('addInPlace', [dh - BH, w.dhDirect, 0, B * H], 2, 4);
         }
       }
