@@ -204,7 +204,7 @@ describe('WebAssembly kernels on several threads', function () {
         const pool = await nodeThreadRunner(threads, variant, MEMORY_BYTES) as ThreadPoolRunner;
         const serial = serialRunner(variant, MEMORY_BYTES);
         // Every helper runs its own piece (the caller would take the pieces of late helpers, leaving them untested).
-        pool.steal = false;
+        pool.adaptive = false;
         try {
           assert.strictEqual(pool.threads, threads);
           assert.ok(pool.memory.buffer instanceof SharedArrayBuffer);
@@ -261,7 +261,7 @@ describe('WebAssembly kernels on several threads', function () {
       for (let rep = 0; rep < 50; rep++) {
         for (let t = 0; t < 3; t++) f64[(SCRATCH + t * GEMM_SCRATCH_BYTES) >> 3] = NaN;
         // Half the repetitions with every piece on its own thread, half with the caller taking late helpers' pieces.
-        pool.steal = rep % 2 === 1;
+        pool.adaptive = rep % 2 === 1;
         pool.run('sumSquares', [g, SCRATCH, 0, n], 2, 4, 1);
         let total = 0;
         for (let t = 0; t < 3; t++) {
@@ -301,10 +301,10 @@ describe('WebAssembly kernels on several threads', function () {
     try {
       // The second piece runs past the end of memory: on the worker thread, and on the caller when it takes it.
       const floats = MEMORY_BYTES / 4;
-      pool.steal = false;
+      pool.adaptive = false;
       assert.throws(() => pool.run('fill', [0, 1, 0, floats + 4096], 2, 4),
         /^Error: WebAssembly kernel fill failed on a worker thread \(thread 1: RuntimeError: memory access out of bounds\)$/);
-      pool.steal = true;
+      pool.adaptive = true;
       for (let i = 0; i < 20; i++) assert.throws(() => pool.run('fill', [0, 1, 0, floats + 4096], 2, 4), /memory access out of bounds/);
       const f32 = new Float32Array(pool.memory.buffer);
       pool.run('fill', [DATA, 2, 0, 100], 2, 4);
@@ -317,7 +317,7 @@ describe('WebAssembly kernels on several threads', function () {
   it('a worker that is killed (before or during a run) makes the run throw, not hang, and the pool refuses further runs', async () => {
     for (const [when, steal] of [['before', true], ['before', false], ['during', true], ['during', false]] as const) {
       const pool = await nodeThreadRunner(3, 'simd', MEMORY_BYTES) as ThreadPoolRunner;
-      pool.steal = steal; // found dead when the caller takes its piece, or while the caller waits for it
+      pool.adaptive = steal; // found dead when the caller takes its piece, or while the caller waits for it
       try {
         const worker = (pool.host as NodeWorkerHost).workers[1];
         const exited = new Promise((resolve) => worker.once('exit', resolve));

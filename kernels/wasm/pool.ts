@@ -136,6 +136,16 @@ const HELPER_SPIN_MS = 2;
 const CALLER_SPIN_MS = 2;
 /** The caller's sleeps on the done counter last at most this, so a helper that died mid-piece is noticed. */
 const WAIT_SLICE_MS = 50;
+/**
+ * When in most of the last SPLIT_WINDOW split runs the helpers did not help (this thread took a late helper's
+ * piece, or the run took as long as running every piece here would have: helpers were descheduled, more busy
+ * threads than cores), runs are not split for SERIAL_MS: on an oversubscribed machine, threads that wait for
+ * each other (and helpers woken only to find their piece taken) are slower than one thread.
+ */
+const SPLIT_WINDOW = 32;
+const SERIAL_MS = 200;
+/** Only runs whose own piece takes this long count (a smaller one is dominated by the dispatch itself). */
+const JUDGED_MS = 0.02;
 
 /** What a thread pool needs from the host that started its helpers. */
 export interface HelperHost {
@@ -258,10 +268,19 @@ export class ThreadPoolRunner implements KernelRunner {
   private readonly fns: ((...a: number[]) => void)[];
   private readonly own: number[] = [];
   private job = 0;
-  /** Pieces posted to helpers, and how many of them this thread ran because their helper was late (diagnostics, tests). */
-  readonly stats = { posted: 0, stolen: 0 };
-  /** Whether this thread runs the pieces of late helpers (tests turn it off so that every helper runs its own piece). */
-  steal = true;
+  /**
+   * Pieces posted to helpers, how many of them this thread ran because their helper was late, and runs not split
+   * because helpers were mostly late (diagnostics, tests).
+   */
+  readonly stats = { posted: 0, stolen: 0, unsplit: 0 };
+  /**
+   * Whether this thread runs the pieces of late helpers and stops splitting while helpers are mostly late (tests
+   * turn it off so that every helper runs its own piece).
+   */
+  adaptive = true;
+  private window = 0;
+  private late = 0;
+  private unsplitUntil = 0;
   private broken: string | null = null;
   private disposed = false;
 
@@ -307,6 +326,14 @@ export class ThreadPoolRunner implements KernelRunner {
       fn(...args); // piece 0 is the whole range
       return;
     }
+    if (this.adaptive && this.unsplitUntil > 0) {
+      if (now() < this.unsplitUntil) {
+        this.stats.unsplit++;
+        fn(...args); // the pieces' results are the whole call's, bit for bit
+        return;
+      }
+      this.unsplitUntil = 0;
+    }
     const own = this.own;
 
     for (let i = 0; i < args.length; i++) f64[ARGS_BYTE / 8 + i] = args[i];
@@ -327,16 +354,18 @@ export class ThreadPoolRunner implements KernelRunner {
 
     let error: unknown = null;
     let dead: string | null = null;
+    const t0 = now();
     try {
       pieceArgs(ctl, f64, 0, own);
       if (own[lo + 1] > own[lo]) fn(...own);
     } catch (e) {
       error = e;
     }
+    const ownMs = now() - t0;
     // Pieces no helper has claimed yet are run here (with their own scratch, which their helper will not touch):
     // a sleeping or descheduled helper costs no wake-up latency. A helper found dead this way has its piece done, and the run still throws.
     let stolen = 0;
-    for (let t = 1; t < n && this.steal; t++) {
+    for (let t = 1; t < n && this.adaptive; t++) {
       const slot = SLOT0 + t * SLOT_INTS;
       if (Atomics.compareExchange(ctl, slot + S_CLAIM, job, 0) !== job) continue;
       stolen++;
@@ -350,6 +379,7 @@ export class ThreadPoolRunner implements KernelRunner {
       }
     }
     dead ??= this.waitForHelpers(pieces - stolen);
+    if (this.adaptive && ownMs >= JUDGED_MS) this.judge(stolen > 0 || now() - t0 >= ownMs * (pieces + 1));
     const failures: string[] = [];
     for (let t = 1; t < n; t++) {
       const slot = SLOT0 + t * SLOT_INTS;
@@ -364,6 +394,15 @@ export class ThreadPoolRunner implements KernelRunner {
     }
     if (error) throw error;
     if (failures.length) throw new Error(`WebAssembly kernel ${name} failed on a worker thread (${failures.join('; ')})`);
+  }
+
+  /** Counts a split run in which helpers did not help (a piece had to be taken from a late helper, or the run took as long as running every piece here would have). */
+  private judge(late: boolean): void {
+    if (late) this.late++;
+    if (++this.window < SPLIT_WINDOW) return;
+    if (this.late * 2 > SPLIT_WINDOW) this.unsplitUntil = now() + SERIAL_MS;
+    this.window = 0;
+    this.late = 0;
   }
 
   /** Spins, then sleeps in slices, until the helpers finished `claimed` pieces; returns why not if one died. */
