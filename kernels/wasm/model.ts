@@ -506,7 +506,9 @@ export class WasmModel {
       this.run('sumRows', [G, w.dHp, G, R, lp.gbhh, 0, 0, G], 6, 4);
       this.run('packB_NN', [w.inpAt[l], I, R, I, w.actPack, 0, I], 5, 8);
       this.gemm(G, I, R, w.dXp, G, 1, w.actPack, lp.gwih, I, 0);
-      this.run('sumRows', [G, w.dXp, G, R, lp.gbih, 0, 0, G], 6, 4);
+      // The RNN's and LSTM's two bias gradients are the same sum (one gradient serves both projections).
+      if (w.dHp === w.dXp) k.copy(lp.gbhh, lp.gbih, 0, G);
+      else this.run('sumRows', [G, w.dXp, G, R, lp.gbih, 0, 0, G], 6, 4);
       // Gradient of this layer's input: the layer below's output gradient (through its dropout), or the embeddings'.
       this.gemm(R, I, G, w.dXp, G, 0, lp.wihNN, l > 0 ? w.dH : w.dInp, I, 0);
       if (l > 0 && w.dropped) this.run('mul', [w.dH, w.layers[l - 1].mask, w.dH, 0, R * H], 3, 4);
