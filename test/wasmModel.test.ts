@@ -13,6 +13,7 @@ import * as v8 from 'v8';
 import { StepResult, TrainingBackend } from '../kernels/backend';
 import { CellType, DEFAULT_OPTIM, ModelConfig, OptimConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
+import { CpuModel, zeroState } from '../kernels/cpu/model';
 import { InferenceSession, LayerTrace } from '../kernels/infer';
 import { CorpusActivations } from '../kernels/inspect/match';
 import { ParamMap, initParams } from '../kernels/params';
@@ -21,6 +22,7 @@ import { maxAbsDiff } from '../kernels/tensor';
 import { trainCharTokenizer } from '../kernels/tokenizer';
 import { StreamBatcher } from '../kernels/trainingData';
 import { WasmBackend, createWasmBackend } from '../kernels/wasm/backend';
+import { WasmModel } from '../kernels/wasm/model';
 import { wasmSupport } from '../kernels/wasm/module';
 import { serialRunner } from '../kernels/wasm/pool';
 
@@ -181,6 +183,36 @@ describe('WebAssembly model and backend against the CPU reference', function () 
     } finally {
       wasm.dispose();
     }
+  });
+
+  it('one backward pass: every gradient tensor as the reference computes it (RNN, LSTM, GRU with dropout, carried state)', () => {
+    const errs: string[] = [];
+    for (const cell of ['rnn', 'lstm', 'gru'] as CellType[]) {
+      const config: ModelConfig = { cell, vocabSize: 17, embedSize: 5, hiddenSize: 11, numLayers: 2, dropout: 0.3 };
+      const params = initParams(config, 8);
+      const T = 5, B = 3;
+      const data = tokens(2 * T * B + 1, config.vocabSize, 2);
+      const cpu = new CpuModel(config, params);
+      const wasm = new WasmModel(config, params, serialRunner('simd', 0), { training: true });
+      const sc = zeroState(config, B), sw = zeroState(config, B);
+      let worst = { name: '', rel: 0 };
+      for (let w = 0; w < 2; w++) {
+        const x = data.subarray(w * T * B, (w + 1) * T * B), y = data.subarray(w * T * B + 1, (w + 1) * T * B + 1);
+        const opts = { train: true, dropoutSeed: 5, step: w + 1 };
+        cpu.forward(x, T, B, sc, opts);
+        wasm.forward(x, T, B, sw, opts);
+        const lc = cpu.lossAndBackward(y), lw = wasm.lossAndBackward(y);
+        assert.ok(Math.abs(lc - lw) / lc < 1e-6, `${cell}: loss ${lc} vs ${lw}`);
+        const g = wasm.getGrads();
+        for (const [k, v] of cpu.grads) {
+          const rel = relDiff(v, g.get(k)!);
+          if (!(rel < worst.rel)) worst = { name: k, rel };
+        }
+      }
+      errs.push(`${cell} ${worst.rel.toExponential(2)} in ${worst.name}`);
+      assert.ok(worst.rel < 3e-6, `${cell}: gradient ${worst.name} differs by ${worst.rel} relative to its largest value`);
+    }
+    console.log(`      largest relative gradient differences: ${errs.join(', ')}`);
   });
 
   it('evalWindow gives the same summed loss (dropout off), with the evaluation state carried', async () => {
