@@ -142,11 +142,13 @@ const WAIT_SLICE_MS = 50;
 /**
  * When in most of the last SPLIT_WINDOW split runs the helpers did not help (this thread took a late helper's
  * piece, or the run took as long as running every piece here would have: helpers were descheduled, more busy
- * threads than cores), runs are not split for SERIAL_MS: on an oversubscribed machine, threads that wait for
- * each other (and helpers woken only to find their piece taken) are slower than one thread.
+ * threads than cores), runs are not split for UNSPLIT_MS, doubled after each such window up to UNSPLIT_MAX_MS:
+ * on an oversubscribed machine, threads that wait for each other (and helpers woken only to find their piece
+ * taken) are slower than one thread, and each window that tries again costs a little.
  */
-const SPLIT_WINDOW = 32;
-const SERIAL_MS = 200;
+const SPLIT_WINDOW = 16;
+const UNSPLIT_MS = 200;
+const UNSPLIT_MAX_MS = 3200;
 /** Only runs whose own piece takes this long count (a smaller one is dominated by the dispatch itself). */
 const JUDGED_MS = 0.02;
 
@@ -284,6 +286,7 @@ export class ThreadPoolRunner implements KernelRunner {
   private window = 0;
   private late = 0;
   private unsplitUntil = 0;
+  private unsplitMs = UNSPLIT_MS;
   private broken: string | null = null;
   private disposed = false;
 
@@ -405,7 +408,12 @@ export class ThreadPoolRunner implements KernelRunner {
   private judge(late: boolean): void {
     if (late) this.late++;
     if (++this.window < SPLIT_WINDOW) return;
-    if (this.late * 2 > SPLIT_WINDOW) this.unsplitUntil = now() + SERIAL_MS;
+    if (this.late * 2 > SPLIT_WINDOW) {
+      this.unsplitUntil = now() + this.unsplitMs;
+      this.unsplitMs = Math.min(2 * this.unsplitMs, UNSPLIT_MAX_MS);
+    } else {
+      this.unsplitMs = UNSPLIT_MS;
+    }
     this.window = 0;
     this.late = 0;
   }
