@@ -35,6 +35,8 @@ interface LayerPlan {
   wihNT: number; whhNT: number;
   /** Panels of W_ih, W_hh as the B of d·W (backward); 0 for an inference model. */
   wihNN: number; whhNN: number;
+  /** RNN and LSTM: b_ih + b_hh, added once to the input projection (see forward); 0 for the GRU. */
+  bsum: number;
 }
 
 /** The model's fixed memory: parameters, gradients, moments, packed weights, scratch. */
@@ -58,8 +60,8 @@ interface ModelPlan {
 interface LayerWindow {
   /** Layer 0: the gathered embeddings [R, E]; above: the layer below's output after dropout [R, H] (with dropout only). */
   inp: number;
-  xp: number;       // [R, G] W_ih·x + b_ih
-  hp: number;       // [R, G] W_hh·h + b_hh
+  xp: number;       // [R, G] W_ih·x + b_ih (RNN, LSTM: + b_hh too)
+  hp: number;       // [R, G] W_hh·h (GRU: + b_hh)
   gates: number;    // [R, G] activated gates (LSTM, GRU)
   hs: number;       // [(T+1)·B, H] h_0 .. h_T
   cs: number;       // [(T+1)·B, H] c_0 .. c_T (LSTM)
@@ -119,6 +121,7 @@ function layoutModel(a: Arena, c: ModelConfig, threads: number, training: boolea
       whhNT: a.alloc('f32', packedFloats(GH, H)),
       wihNN: training ? a.alloc('f32', packedFloats(I, GH)) : 0,
       whhNN: training ? a.alloc('f32', packedFloats(H, GH)) : 0,
+      bsum: c.cell === 'gru' ? 0 : a.alloc('f32', GH),
     });
   }
   const plan: ModelPlan = {
@@ -257,6 +260,7 @@ export class WasmModel {
     const GH = gateCount(this.config.cell) * H;
     const p = this.plan;
     for (const lp of p.layers) {
+      if (lp.bsum) this.runner.k.add(lp.bih, lp.bhh, lp.bsum, 0, GH);
       this.run('packB_NT', [lp.wih, lp.I, GH, lp.I, lp.wihNT, 0, GH], 5, 8);
       this.run('packB_NT', [lp.whh, H, GH, H, lp.whhNT, 0, GH], 5, 8);
       if (this.training) {
@@ -357,18 +361,20 @@ export class WasmModel {
       const lp = p.layers[l];
       const lw = w.layers[l];
       const I = lp.I;
-      // Input projection for the whole window: one GEMM.
+      // Input projection for the whole window: one GEMM. The RNN and LSTM only ever use xp + hp, so
+      // both biases go in here, once per window, and the per-step hp has none (the reference adds b_hh
+      // to hp; the sum differs by float rounding only). The GRU's hp keeps b_hh (r scales W_hn·h + b_hn).
       this.gemm(R, G, I, w.inpAt[l], I, 0, lp.wihNT, lw.xp, G, 0);
-      this.run('addBiasRows', [G, lw.xp, G, lp.bih, 0, R], 4, 1);
+      this.run('addBiasRows', [G, lw.xp, G, lp.bsum || lp.bih, 0, R], 4, 1);
       const f32 = this.mem.f32;
       f32.set(state.h[l], lw.hs >> 2);
       if (lw.cs) f32.set(state.c![l], lw.cs >> 2);
       for (let t = 0; t < T; t++) {
         const hPrev = lw.hs + t * BH, h = hPrev + BH;
         const xpT = lw.xp + t * BG, hpT = lw.hp + t * BG, gT = lw.gates + t * BG;
-        // Recurrent projection for this step: h_{t-1}·W_hhᵀ + b_hh.
+        // Recurrent projection for this step: h_{t-1}·W_hhᵀ (+ b_hh for the GRU).
         this.gemm(B, G, H, hPrev, H, 0, lp.whhNT, hpT, G, 0, true);
-        k.addBiasRows(G, hpT, G, lp.bhh, 0, B);
+        if (!lp.bsum) k.addBiasRows(G, hpT, G, lp.bhh, 0, B);
         if (c.cell === 'lstm') {
           this.run('lstmFwd', [B, H, xpT, hpT, lw.cs + t * BH, gT, lw.cs + (t + 1) * BH, h, 0, H], 8, 4);
         } else if (c.cell === 'gru') {
