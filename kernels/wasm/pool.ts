@@ -140,11 +140,10 @@ const CALLER_SPIN_MS = 2;
 /** The caller's sleeps on the done counter last at most this, so a helper that died mid-piece is noticed. */
 const WAIT_SLICE_MS = 50;
 /**
- * When in most of the last SPLIT_WINDOW split runs the helpers did not help (this thread took a late helper's
- * piece, or the run took as long as running every piece here would have: helpers were descheduled, more busy
- * threads than cores), runs are not split for UNSPLIT_MS, doubled after each such window up to UNSPLIT_MAX_MS:
- * on an oversubscribed machine, threads that wait for each other (and helpers woken only to find their piece
- * taken) are slower than one thread, and each window that tries again costs a little.
+ * When in three quarters of the last SPLIT_WINDOW judged split runs the helpers did not help (see run: they were
+ * descheduled, more busy threads than cores), runs are not split for UNSPLIT_MS, doubled after each such window
+ * up to UNSPLIT_MAX_MS: on an oversubscribed machine, threads that wait for each other, spin and wake are slower
+ * than one thread, and each window that tries again costs a little.
  */
 const SPLIT_WINDOW = 16;
 const UNSPLIT_MS = 200;
@@ -285,6 +284,8 @@ export class ThreadPoolRunner implements KernelRunner {
   adaptive = true;
   private window = 0;
   private late = 0;
+  /** asleep[t]: helper t was asleep when the current job was posted (taking its piece then only saved its wake-up). */
+  private readonly asleep: Uint8Array;
   private unsplitUntil = 0;
   private unsplitMs = UNSPLIT_MS;
   private broken: string | null = null;
@@ -304,6 +305,7 @@ export class ThreadPoolRunner implements KernelRunner {
     this.fns = kernels.map((n) => kernelFunction(this.k, n));
     this.ctl = new Int32Array(block);
     this.f64 = new Float64Array(block);
+    this.asleep = new Uint8Array(threads);
   }
 
   run(name: KernelName, args: number[], lo: number, align: number, scratchArg?: number): void {
@@ -355,7 +357,8 @@ export class ThreadPoolRunner implements KernelRunner {
       Atomics.store(ctl, slot + S_CLAIM, job);
       Atomics.store(ctl, slot + S_JOB, job);
       this.stats.posted++;
-      if (Atomics.load(ctl, slot + S_SLEEPING)) Atomics.notify(ctl, slot + S_JOB);
+      this.asleep[t] = Atomics.load(ctl, slot + S_SLEEPING);
+      if (this.asleep[t]) Atomics.notify(ctl, slot + S_JOB);
     }
 
     let error: unknown = null;
@@ -373,10 +376,14 @@ export class ThreadPoolRunner implements KernelRunner {
     // Pieces no helper has claimed yet are run here (with their own scratch, which their helper will not touch):
     // a sleeping or descheduled helper costs no wake-up latency. A helper found dead this way has its piece done, and the run still throws.
     let stolen = 0;
+    let fromSleeper = false;
+    let fromWaker = false;
     for (let t = 1; t < n && this.adaptive; t++) {
       const slot = SLOT0 + t * SLOT_INTS;
       if (Atomics.compareExchange(ctl, slot + S_CLAIM, job, 0) !== job) continue;
       stolen++;
+      if (this.asleep[t]) fromSleeper = true;
+      else fromWaker = true;
       this.stats.stolen++;
       dead ??= this.deadReason(t);
       try {
@@ -387,7 +394,11 @@ export class ThreadPoolRunner implements KernelRunner {
       }
     }
     dead ??= this.waitForHelpers(pieces - stolen);
-    if (this.adaptive && ownMs >= JUDGED_MS) this.judge(stolen > 0 || now() - t0 >= serialMs);
+    // Helpers did not help when one that was awake (spinning) did not take its piece in all that time, or when one
+    // took its piece and the run still took as long as one thread: both mean descheduled helpers, whose spinning
+    // and waking also take CPU from this thread. A piece taken from a helper that was asleep (between training
+    // steps, after an unsplit spell) only saved its wake-up, and says nothing.
+    if (this.adaptive && ownMs >= JUDGED_MS && !fromSleeper) this.judge(fromWaker || now() - t0 >= serialMs);
     const failures: string[] = [];
     for (let t = 1; t < n; t++) {
       const slot = SLOT0 + t * SLOT_INTS;
@@ -404,11 +415,11 @@ export class ThreadPoolRunner implements KernelRunner {
     if (failures.length) throw new Error(`WebAssembly kernel ${name} failed on a worker thread (${failures.join('; ')})`);
   }
 
-  /** Counts a split run in which helpers did not help (a piece had to be taken from a late helper, or the run took as long as running every piece here would have). */
+  /** Counts a split run, late when its helpers did not help. */
   private judge(late: boolean): void {
     if (late) this.late++;
     if (++this.window < SPLIT_WINDOW) return;
-    if (this.late * 2 > SPLIT_WINDOW) {
+    if (this.late * 4 >= SPLIT_WINDOW * 3) {
       this.unsplitUntil = now() + this.unsplitMs;
       this.unsplitMs = Math.min(2 * this.unsplitMs, UNSPLIT_MAX_MS);
     } else {
