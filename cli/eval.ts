@@ -4,6 +4,8 @@
 import { checkpointTokenizer } from '../kernels/checkpoint';
 import { BOUNDS, DEFAULT_OPTIM, validateBatchConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
+import { createWasmBackend } from '../kernels/wasm/backend';
+import { wasmSupport } from '../kernels/wasm/module';
 import { check } from '../kernels/errors';
 import { loadCheckpointFile } from '../kernels/node/checkpointFiles';
 import { evaluate } from '../kernels/train';
@@ -30,8 +32,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const tokens = tokenizer.encode(corpus.text);
   check(tokens.length >= 2, `${dir} holds too little text to evaluate (${tokens.length} token)`);
   validateBatchConfig(ck.config, { seqLen, batchSize });
-  const backend = new CpuBackend(ck.config, ck.params, DEFAULT_OPTIM);
-  const r = await evaluate(backend, tokens, charsPerTokenTable(tokenizer.vocabSize, (id) => tokenizer.charCount(id)), seqLen, batchSize);
+  // The WebAssembly engine (one thread) where the runtime has SIMD, else the reference: same figures to float32 rounding.
+  const backend = wasmSupport().simd ? createWasmBackend(ck.config, ck.params, DEFAULT_OPTIM) : new CpuBackend(ck.config, ck.params, DEFAULT_OPTIM);
+  let r: Awaited<ReturnType<typeof evaluate>>;
+  try {
+    r = await evaluate(backend, tokens, charsPerTokenTable(tokenizer.vocabSize, (id) => tokenizer.charCount(id)), seqLen, batchSize);
+  } finally {
+    backend.dispose();
+  }
   if (o.json) {
     process.stdout.write(JSON.stringify({ bitsPerChar: r.bitsPerChar, bitsPerToken: r.bitsPerToken, tokens: r.tokens, chars: r.chars }) + '\n');
   } else {
