@@ -169,27 +169,35 @@ export function addBiasRows(N: i32, c: usize, ldc: i32, bias: usize, m0: i32, m1
   }
 }
 
-/** out[n] (+)= Σ_m a[m, n] over the M rows of a (row stride lda), for n in [n0, n1). */
+/** out[n] (+)= Σ_m a[m, n] over the M rows of a (row stride lda), for n in [n0, n1). Rows are read
+ *  in order, four at a time into the output (which stays in L1), so each row streams contiguously:
+ *  summing a column block down all rows instead strides by lda and was the slower loop. */
 export function sumRows(N: i32, a: usize, lda: i32, M: i32, out: usize, accumulate: i32, n0: i32, n1: i32): void {
   n1 = min(n1, N);
+  if (n1 <= n0) return;
   const rowBytes = <usize>lda << 2;
-  let j = n0;
-  for (; j + 8 <= n1; j += 8) {
-    const o = out + (<usize>j << 2);
-    let s0 = accumulate ? v128.load(o) : f32x4.splat(0);
-    let s1 = accumulate ? v128.load(o, 16) : f32x4.splat(0);
-    let q = a + (<usize>j << 2);
-    for (let i = 0; i < M; i++) {
-      s0 = f32x4.add(s0, v128.load(q)); s1 = f32x4.add(s1, v128.load(q, 16));
-      q += rowBytes;
+  const o0 = out + (<usize>n0 << 2);
+  const bytes = <usize>(n1 - n0) << 2;
+  const v4 = (bytes >> 4) << 4;
+  if (!accumulate) memory.fill(o0, 0, bytes);
+  let i = 0;
+  let r = a + (<usize>n0 << 2);
+  for (; i + 4 <= M; i += 4) {
+    const r1 = r + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+    let j: usize = 0;
+    for (; j < v4; j += 16) {
+      const s = f32x4.add(f32x4.add(v128.load(r + j), v128.load(r1 + j)), f32x4.add(v128.load(r2 + j), v128.load(r3 + j)));
+      v128.store(o0 + j, f32x4.add(v128.load(o0 + j), s));
     }
-    v128.store(o, s0); v128.store(o, s1, 16);
+    for (; j < bytes; j += 4) {
+      store<f32>(o0 + j, load<f32>(o0 + j) + ((load<f32>(r + j) + load<f32>(r1 + j)) + (load<f32>(r2 + j) + load<f32>(r3 + j))));
+    }
+    r += 4 * rowBytes;
   }
-  for (; j < n1; j++) {
-    const o = out + (<usize>j << 2);
-    let s: f32 = accumulate ? load<f32>(o) : 0;
-    let q = a + (<usize>j << 2);
-    for (let i = 0; i < M; i++) { s += load<f32>(q); q += rowBytes; }
-    store<f32>(o, s);
+  for (; i < M; i++) {
+    let j: usize = 0;
+    for (; j < v4; j += 16) v128.store(o0 + j, f32x4.add(v128.load(o0 + j), v128.load(r + j)));
+    for (; j < bytes; j += 4) store<f32>(o0 + j, load<f32>(o0 + j) + load<f32>(r + j));
+    r += rowBytes;
   }
 }
