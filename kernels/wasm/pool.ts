@@ -134,8 +134,13 @@ const ERRORS_BYTE = RANGES_BYTE + MAX_THREADS * 16;
 /** Bytes of the command block shared by the caller and its helpers. */
 export const COMMAND_BLOCK_BYTES = ERRORS_BYTE + MAX_THREADS * ERROR_CHARS * 2;
 
-/** How long a helper spins on its job number before sleeping, and the caller on the done counter. */
+/**
+ * How long a helper spins on its job number before sleeping (halved, down to HELPER_MIN_SPIN_MS, each time the
+ * caller had taken its piece: a helper that is too late anyway should not burn CPU its caller could use), and the
+ * caller on the done counter.
+ */
 const HELPER_SPIN_MS = 2;
+const HELPER_MIN_SPIN_MS = 0.05;
 const CALLER_SPIN_MS = 2;
 /** The caller's sleeps on the done counter last at most this, so a helper that died mid-piece is noticed. */
 const WAIT_SLICE_MS = 50;
@@ -218,12 +223,13 @@ export function serveKernels(data: HelperData, ready: () => void): void {
   const args: number[] = [];
   // Read before `ready`: the caller may post the first job as soon as it hears of it.
   let seen = Atomics.load(ctl, slot + S_JOB);
+  let spinMs = HELPER_SPIN_MS;
   ready();
   for (;;) {
     // Spin briefly on the job number (the next dispatch of a training step comes within microseconds), then sleep.
     let job = Atomics.load(ctl, slot + S_JOB);
     if (job === seen) {
-      const until = now() + HELPER_SPIN_MS;
+      const until = now() + spinMs;
       do {
         for (let i = 0; i < 256 && job === seen; i++) job = Atomics.load(ctl, slot + S_JOB);
       } while (job === seen && now() < until);
@@ -237,7 +243,11 @@ export function serveKernels(data: HelperData, ready: () => void): void {
     seen = job;
     if (Atomics.load(ctl, H_STOP)) return;
     // The command block holds this job's command only while its piece is unclaimed (the caller waits for claimed pieces).
-    if (Atomics.compareExchange(ctl, slot + S_CLAIM, job, 0) !== job) continue;
+    if (Atomics.compareExchange(ctl, slot + S_CLAIM, job, 0) !== job) {
+      spinMs = Math.max(HELPER_MIN_SPIN_MS, spinMs / 2);
+      continue;
+    }
+    spinMs = HELPER_SPIN_MS;
     try {
       pieceArgs(ctl, f64, t, args);
       fns[ctl[H_KERNEL]](...args);
