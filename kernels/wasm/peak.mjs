@@ -1,5 +1,6 @@
-// PROTOTYPE (issue 10): the register-only peak of 128-bit WebAssembly SIMD on this core (no loads):
-//   node kernels/wasm/peak.mjs      (builds kernels/wasm/assembly/peak.ts into build/wasm/ first)
+// The register-only peak of 128-bit WebAssembly SIMD on this core (no loads), the ceiling to quote GEMM
+// GFLOP/s against: node kernels/wasm/peak.mjs (builds kernels/wasm/assembly/peak.ts into build/wasm/ first;
+// peak.ts is not part of the kernel module). On a busy machine read the best figure, not the median.
 import asc from 'assemblyscript/asc';
 import { readFileSync, mkdirSync } from 'fs';
 import v8 from 'v8';

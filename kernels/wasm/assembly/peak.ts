@@ -1,4 +1,5 @@
-// Register-only peak: 8 or 12 independent v128 accumulators, mul+add (or relaxed fma), no loads in the loop.
+// Register-only peak (kernels/wasm/peak.mjs, not part of the kernel module): 8 independent v128
+// accumulators, mul+add (or relaxed fma), no loads in the loop.
 // @ts-ignore
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
