@@ -144,6 +144,14 @@ describe('WebAssembly kernels (kernels/wasm/module.ts)', () => {
       setWasmSupportOverride(null);
     }
     assert.ok(wasmSupport().simd);
+    // The environment switch (for the fallback's end-to-end runs) turns it off the same way.
+    process.env.GATESCOPE_NO_WASM_SIMD = '1';
+    try {
+      assert.deepStrictEqual(wasmSupport(), { simd: false, relaxed: false, threads: false, reason: 'turned off by GATESCOPE_NO_WASM_SIMD' });
+    } finally {
+      delete process.env.GATESCOPE_NO_WASM_SIMD;
+    }
+    assert.ok(wasmSupport().simd);
     assert.strictEqual(packedFloats(9, 5), 16 * 5);
     assert.ok(GEMM_SCRATCH_BYTES >= 256 + 96 * 256 * 4);
   });
