@@ -9,7 +9,8 @@ import * as binaries from './generated/binaries';
 
 /** The first bytes of memory belong to AssemblyScript (static data, stack); the caller's arena starts here. */
 export const KERNEL_RESERVED_BYTES = 65536;
-/** Scratch one gemm call needs (the packed A block and an edge tile), private to the calling thread. */
+/** Scratch one gemm call needs (an edge tile and the packed A block: 256 + MC·KC·4 with assembly/gemm.ts's
+ *  MC = 96, KC = 256), private to the calling thread. */
 export const GEMM_SCRATCH_BYTES = 256 + 96 * 256 * 4;
 /** Floats of a K×N operand packed into 8-column panels (packB_NT / packB_NN). */
 export function packedFloats(N: number, K: number): number {

@@ -19,10 +19,10 @@
 // relaxed builds (ASC_FEATURE_RELAXED_SIMD, a compile-time constant) use f32x4.relaxed_madd.
 import { MR, NR, packA } from './pack';
 
+// The scratch one gemm call needs is a 128-byte edge tile (padded to 256) + the packed A block,
+// 256 + MC·KC·4 bytes: GEMM_SCRATCH_BYTES in kernels/wasm/module.ts, to change with these.
 const KC: i32 = 256;
 const MC: i32 = 96;
-/** Bytes of scratch one gemm call needs: a 128-byte edge tile (padded to 256) + the packed A block. */
-export const GEMM_SCRATCH: i32 = 256 + MC * KC * 4;
 
 // @ts-ignore: decorator
 @inline function madd(a: v128, b: v128, c: v128): v128 {
