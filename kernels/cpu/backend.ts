@@ -5,7 +5,7 @@ import type { OptimizerState } from '../checkpoint';
 import { ModelConfig, OptimConfig } from '../config';
 import { ParamMap, allocParams, cloneParams } from '../params';
 import { DType, Vec } from '../tensor';
-import { CpuModel, RecurrentState, resetState, zeroState } from './model';
+import { CpuModel, RecurrentState, carriedState } from './model';
 import { adamUpdate, clipGradNorm } from './optim';
 
 export interface CpuBackendOptions {
@@ -53,18 +53,13 @@ export class CpuBackend implements TrainingBackend {
     return this._step;
   }
 
-  private stateFor(current: RecurrentState | null, B: number, reset: boolean): RecurrentState {
-    if (!current || current.batch !== B) return zeroState(this.config, B, this.model.dtype);
-    if (reset) resetState(current);
-    return current;
-  }
 
   async trainStep(x: Int32Array, y: Int32Array, T: number, B: number, opts: { resetState: boolean; learningRate?: number }): Promise<StepResult> {
     return this.trainStepSync(x, y, T, B, opts);
   }
 
   trainStepSync(x: Int32Array, y: Int32Array, T: number, B: number, opts: { resetState: boolean; learningRate?: number }): StepResult {
-    this.trainState = this.stateFor(this.trainState, B, opts.resetState);
+    this.trainState = carriedState(this.config, this.trainState, B, opts.resetState, this.model.dtype);
     const step = this._step + 1;
     this.model.forward(x, T, B, this.trainState, { train: true, dropoutSeed: this.dropoutSeed, step });
     const loss = this.model.lossAndBackward(y);
@@ -80,7 +75,7 @@ export class CpuBackend implements TrainingBackend {
   }
 
   async evalWindow(x: Int32Array, y: Int32Array, T: number, B: number, reset: boolean): Promise<number> {
-    this.evalState = this.stateFor(this.evalState, B, reset);
+    this.evalState = carriedState(this.config, this.evalState, B, reset, this.model.dtype);
     return this.model.evalLoss(x, y, T, B, this.evalState);
   }
 

@@ -38,6 +38,16 @@ export function resetState(s: RecurrentState): void {
   if (s.c) for (const c of s.c) c.fill(0);
 }
 
+/**
+ * The state a backend carries into its next window: a fresh zero state when there is none or the batch
+ * size changed, else `current`, zeroed first when `reset` (the start of an epoch).
+ */
+export function carriedState(config: ModelConfig, current: RecurrentState | null, B: number, reset: boolean, dtype: DType = 'f32'): RecurrentState {
+  if (!current || current.batch !== B) return zeroState(config, B, dtype);
+  if (reset) resetState(current);
+  return current;
+}
+
 interface LayerParams {
   wih: Vec; whh: Vec; bih: Vec; bhh: Vec;
   gwih: Vec; gwhh: Vec; gbih: Vec; gbhh: Vec;

@@ -13,7 +13,7 @@ import { StepResult, TrainingBackend } from '../backend';
 import type { OptimizerState } from '../checkpoint';
 import { ModelConfig, OptimConfig } from '../config';
 import { CpuBackendOptions } from '../cpu/backend';
-import { RecurrentState, resetState, zeroState } from '../cpu/model';
+import { RecurrentState, carriedState } from '../cpu/model';
 import { ParamMap, allocParams } from '../params';
 import { WasmModel, wasmModelBytes } from './model';
 import { defaultVariant, wasmSupport } from './module';
@@ -63,18 +63,13 @@ export class WasmBackend implements TrainingBackend {
     return this._step;
   }
 
-  private stateFor(current: RecurrentState | null, B: number, reset: boolean): RecurrentState {
-    if (!current || current.batch !== B) return zeroState(this.config, B);
-    if (reset) resetState(current);
-    return current;
-  }
 
   async trainStep(x: Int32Array, y: Int32Array, T: number, B: number, opts: { resetState: boolean; learningRate?: number }): Promise<StepResult> {
     return this.trainStepSync(x, y, T, B, opts);
   }
 
   trainStepSync(x: Int32Array, y: Int32Array, T: number, B: number, opts: { resetState: boolean; learningRate?: number }): StepResult {
-    this.trainState = this.stateFor(this.trainState, B, opts.resetState);
+    this.trainState = carriedState(this.config, this.trainState, B, opts.resetState);
     const step = this._step + 1;
     this.model.forward(x, T, B, this.trainState, { train: true, dropoutSeed: this.dropoutSeed, step });
     const loss = this.model.lossAndBackward(y);
@@ -86,7 +81,7 @@ export class WasmBackend implements TrainingBackend {
   }
 
   async evalWindow(x: Int32Array, y: Int32Array, T: number, B: number, reset: boolean): Promise<number> {
-    this.evalState = this.stateFor(this.evalState, B, reset);
+    this.evalState = carriedState(this.config, this.evalState, B, reset);
     return this.model.evalLoss(x, y, T, B, this.evalState);
   }
 
