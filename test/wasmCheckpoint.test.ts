@@ -10,9 +10,9 @@ import { decodeCheckpoint, decodeOptimizerState, encodeCheckpoint, encodeOptimiz
 import { CellType, DEFAULT_OPTIM, ModelConfig, OptimConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { ParamMap, initParams } from '../kernels/params';
-import { Rng } from '../kernels/rng';
 import { maxAbsDiff } from '../kernels/tensor';
 import { StreamBatcher } from '../kernels/trainingData';
+import { structuredTokens as tokens, trainSteps } from './trainingRun';
 import { createWasmBackend } from '../kernels/wasm/backend';
 
 /** Inside the range of these models' gradient norms: some steps are clipped. */
@@ -20,25 +20,11 @@ const optim: OptimConfig = { ...DEFAULT_OPTIM, learningRate: 5e-3, clipNorm: 0.3
 const K = 8;
 const T = 6, B = 3;
 
-function tokens(n: number, V: number, seed: number): Int32Array {
-  const r = new Rng(seed);
-  const t = new Int32Array(n);
-  for (let i = 0; i < n; i++) t[i] = r.next() < 0.7 && i > 0 ? (t[i - 1] + 1) % V : r.int(V);
-  return t;
-}
 
-/** Global steps [from, to) of the run over `data` (window w = step mod windows per epoch; reset at w = 0). */
-async function steps(backend: TrainingBackend, data: Int32Array, from: number, to: number): Promise<StepResult[]> {
-  const batcher = new StreamBatcher(data, B, T);
-  assert.strictEqual(batcher.windowsPerEpoch, K, 'the resumed step starts an epoch');
-  const x = new Int32Array(T * B), y = new Int32Array(T * B);
-  const out: StepResult[] = [];
-  for (let s = from; s < to; s++) {
-    const w = s % batcher.windowsPerEpoch;
-    batcher.fill(w, x, y);
-    out.push(await backend.trainStep(x, y, T, B, { resetState: w === 0 }));
-  }
-  return out;
+/** Global steps [from, to) of the run over `data`; K steps are one epoch, so a resume at K starts one. */
+function steps(backend: TrainingBackend, data: Int32Array, from: number, to: number): Promise<StepResult[]> {
+  assert.strictEqual(new StreamBatcher(data, B, T).windowsPerEpoch, K, 'the resumed step starts an epoch');
+  return trainSteps(backend, data, T, B, from, to);
 }
 
 /** Through the files: what a resume reads back. */

@@ -10,17 +10,16 @@
 
 import * as assert from 'assert';
 import * as v8 from 'v8';
-import { StepResult, TrainingBackend } from '../kernels/backend';
+import { TrainingBackend } from '../kernels/backend';
 import { CellType, DEFAULT_OPTIM, ModelConfig, OptimConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { CpuModel, zeroState } from '../kernels/cpu/model';
 import { InferenceSession, LayerTrace } from '../kernels/infer';
 import { CorpusActivations } from '../kernels/inspect/match';
 import { ParamMap, initParams } from '../kernels/params';
-import { Rng } from '../kernels/rng';
 import { maxAbsDiff } from '../kernels/tensor';
 import { trainCharTokenizer } from '../kernels/tokenizer';
-import { StreamBatcher } from '../kernels/trainingData';
+import { structuredTokens as tokens, trainSteps } from './trainingRun';
 import { WasmBackend, createWasmBackend } from '../kernels/wasm/backend';
 import { WasmModel } from '../kernels/wasm/model';
 import { wasmSupport } from '../kernels/wasm/module';
@@ -35,25 +34,7 @@ const optim: OptimConfig = { ...DEFAULT_OPTIM, learningRate: 5e-3, clipNorm: 0.3
 const LOSS_TOL = 1e-5;
 const PARAM_TOL = 1e-4;
 
-function tokens(n: number, V: number, seed: number): Int32Array {
-  const r = new Rng(seed);
-  const t = new Int32Array(n);
-  // A little structure so the model has something to learn: runs of rising ids.
-  for (let i = 0; i < n; i++) t[i] = r.next() < 0.7 && i > 0 ? (t[i - 1] + 1) % V : r.int(V);
-  return t;
-}
 
-async function runSteps(backend: TrainingBackend, data: Int32Array, T: number, B: number, steps: number): Promise<StepResult[]> {
-  const batcher = new StreamBatcher(data, B, T);
-  const x = new Int32Array(T * B), y = new Int32Array(T * B);
-  const out: StepResult[] = [];
-  for (let s = 0; s < steps; s++) {
-    const w = s % batcher.windowsPerEpoch;
-    batcher.fill(w, x, y);
-    out.push(await backend.trainStep(x, y, T, B, { resetState: w === 0 }));
-  }
-  return out;
-}
 
 /** Largest |a - b| / max |a| (a: the reference). */
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -85,8 +66,8 @@ interface Compared {
 
 /** Runs `steps` steps on both backends and measures how far wasm is from cpu. */
 async function compareRuns(cpu: TrainingBackend, wasm: TrainingBackend, data: Int32Array, T: number, B: number, steps: number): Promise<Compared> {
-  const rc = await runSteps(cpu, data, T, B, steps);
-  const rw = await runSteps(wasm, data, T, B, steps);
+  const rc = await trainSteps(cpu, data, T, B, 0, steps);
+  const rw = await trainSteps(wasm, data, T, B, 0, steps);
   const loss = relDiff(rc.map((r) => r.loss), rw.map((r) => r.loss));
   const gradNorm = relDiff(rc.map((r) => r.gradNorm), rw.map((r) => r.gradNorm));
   const param = worstParam(await cpu.getParams(), await wasm.getParams());
@@ -140,8 +121,8 @@ describe('WebAssembly model and backend against the CPU reference', function () 
       const other = createWasmBackend(config, params, optim, { dropoutSeed: 78 });
       try {
         const c = await compareRuns(new CpuBackend(config, params, optim, { dropoutSeed: 77 }), wasm, data, T, B, 20);
-        const first = (await runSteps(other, data, T, B, 1))[0].loss;
-        const ref = (await runSteps(new CpuBackend(config, params, optim, { dropoutSeed: 77 }), data, T, B, 1))[0].loss;
+        const first = (await trainSteps(other, data, T, B, 0, 1))[0].loss;
+        const ref = (await trainSteps(new CpuBackend(config, params, optim, { dropoutSeed: 77 }), data, T, B, 0, 1))[0].loss;
         console.log(`      ${cell}, dropout ${dropout}: ${c.text}; another seed's first loss differs by ${Math.abs(first - ref).toExponential(2)}`);
         assertAgree(c);
         assert.ok(Math.abs(first - ref) > 1e-3, 'a different seed gives different masks');

@@ -8,14 +8,13 @@
 
 import * as assert from 'assert';
 import * as v8 from 'v8';
-import { StepResult, TrainingBackend } from '../kernels/backend';
 import { CellType, DEFAULT_OPTIM, ModelConfig, OptimConfig } from '../kernels/config';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { NodeWorkerHost, nodeThreadRunner } from '../kernels/node/wasmPool';
 import { initParams } from '../kernels/params';
 import { Rng } from '../kernels/rng';
 import { maxAbsDiff } from '../kernels/tensor';
-import { StreamBatcher } from '../kernels/trainingData';
+import { trainSteps } from './trainingRun';
 import { createWasmBackend, wasmBackendBytes } from '../kernels/wasm/backend';
 import { GEMM_SCRATCH_BYTES, KERNEL_RESERVED_BYTES, KernelVariant, packedFloats, wasmSupport } from '../kernels/wasm/module';
 import { KernelName, KernelRunner, ThreadPoolRunner, serialRunner, splitRange } from '../kernels/wasm/pool';
@@ -375,17 +374,6 @@ describe('WebAssembly kernels on several threads', function () {
 
 const optim: OptimConfig = { ...DEFAULT_OPTIM, learningRate: 5e-3, clipNorm: 1 };
 
-async function runSteps(backend: TrainingBackend, data: Int32Array, T: number, B: number, steps: number): Promise<StepResult[]> {
-  const batcher = new StreamBatcher(data, B, T);
-  const x = new Int32Array(T * B), y = new Int32Array(T * B);
-  const out: StepResult[] = [];
-  for (let s = 0; s < steps; s++) {
-    const w = s % batcher.windowsPerEpoch;
-    batcher.fill(w, x, y);
-    out.push(await backend.trainStep(x, y, T, B, { resetState: w === 0 }));
-  }
-  return out;
-}
 
 describe('WebAssembly training on 3 threads against the CPU reference', function () {
   this.timeout(120000);
@@ -403,8 +391,8 @@ describe('WebAssembly training on 3 threads against the CPU reference', function
       try {
         assert.strictEqual(wasm.threads, threads);
         const cpu = new CpuBackend(config, params, optim, { dropoutSeed: 9 });
-        const rc = await runSteps(cpu, data, T, B, 20);
-        const rw = await runSteps(wasm, data, T, B, 20);
+        const rc = await trainSteps(cpu, data, T, B, 0, 20);
+        const rw = await trainSteps(wasm, data, T, B, 0, 20);
         let loss = 0;
         rc.forEach((s, i) => { loss = Math.max(loss, Math.abs(rw[i].loss - s.loss) / Math.abs(s.loss)); });
         const pc = await cpu.getParams(), pw = await wasm.getParams();
