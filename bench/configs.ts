@@ -53,6 +53,8 @@ export interface TrainRow {
   seq: number;
   batch: number;
   tokensPerSecond: number;
+  /** Every round's figure when the row is a median of interleaved rounds. */
+  samples?: number[];
 }
 
 export interface InferRow {

@@ -4,7 +4,7 @@
 // ratio to GateScope's WebAssembly engine on one thread; then the learning comparisons against
 // PyTorch on the npm corpus, and the inspector's figures.
 //
-//   npm run bench [-- --json] [--sections speed,infer,learn,inspect] [--seconds S] [--learn-seconds S]
+//   npm run bench [-- --json] [--sections speed,infer,learn,inspect] [--seconds S] [--rounds R] [--learn-seconds S]
 //                    [--only lstm|gru] [--no-tfjs] [--no-torch]
 //   npm run bench -- --backend webgpu [--only lstm|gru] [--seconds S] [--tfjs-steps N] [--no-tfjs]
 
@@ -37,13 +37,15 @@ async function main(): Promise<void> {
     options: {
       json: { type: 'boolean' }, sections: { type: 'string' }, seconds: { type: 'string' }, 'learn-seconds': { type: 'string' },
       only: { type: 'string' }, 'no-tfjs': { type: 'boolean' }, 'no-torch': { type: 'boolean' }, backend: { type: 'string' },
-      'tfjs-steps': { type: 'string' },
+      'tfjs-steps': { type: 'string' }, rounds: { type: 'string' },
     },
   });
   if (o.backend === 'webgpu') return benchWebGpu(o);
   if (o.backend !== undefined && o.backend !== 'cpu') throw new Error(`--backend must be cpu or webgpu, got ${o.backend}`);
   const sections = new Set((o.sections ?? 'speed,infer,learn,inspect').split(','));
   const seconds = Number(o.seconds ?? 3);
+  const rounds = Math.max(1, Math.floor(Number(o.rounds ?? 3)));
+  if (!Number.isFinite(rounds)) throw new Error(`--rounds must be a whole number ≥ 1, got ${o.rounds}`);
   const learnSeconds = Number(o['learn-seconds'] ?? 180);
   const configs = BENCH_CONFIGS.filter((c) => !o.only || c.cell === o.only);
   const log = (s: string) => process.stderr.write(s + '\n');
@@ -65,20 +67,31 @@ async function main(): Promise<void> {
   report.notes.push(`GateScope: WebAssembly SIMD engine (${defaultVariant()} build) with ${wasmThreads.join(' and ')} thread(s), and the plain TypeScript reference (gatescope-ref), one thread`);
 
   if (sections.has('speed')) {
-    log(`training throughput (${seconds} s per measurement)…`);
+    // Interleaved rounds: every system is measured once per round, round after round, and the row
+    // holds the median. On a shared VM a neighbour's burst then lands on one sample of each system
+    // instead of on the single measurement of one of them (a single 3 s measurement here moved
+    // by up to 40%). The slow systems that no goal compares with run once.
+    log(`training throughput (${rounds} interleaved rounds of ${seconds} s per measurement; the median is reported)…`);
     for (const cfg of configs) {
-      const add = (system: string, tokensPerSecond: number) => {
-        report.train.push({ system, cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, seq: cfg.seq, batch: cfg.batch, tokensPerSecond });
-        log(`  ${configLabel(cfg).padEnd(22)} ${system.padEnd(11)} ${tokensPerSecond.toFixed(0).padStart(8)} tok/s`);
+      const samples = new Map<string, number[]>();
+      const add = (system: string, tokensPerSecond: number, round: number) => {
+        if (!samples.has(system)) samples.set(system, []);
+        samples.get(system)!.push(tokensPerSecond);
+        log(`  ${configLabel(cfg).padEnd(22)} ${system.padEnd(17)} ${tokensPerSecond.toFixed(0).padStart(8)} tok/s  (round ${round + 1})`);
       };
-      for (const threads of wasmThreads) add(`gatescope-wasm-${threads}t`, await benchOursTrain(cfg, seconds, { kind: 'wasm', threads }));
-      add('gatescope-ref', await benchOursTrain(cfg, seconds));
-      if (useTfjs) {
-        add('tfjs-wasm', await benchTfjsTrain('wasm', cfg, { minSeconds: seconds }));
-        add('tfjs-cpu', await benchTfjsTrain('cpu', cfg, { minSeconds: Math.min(seconds, 2), minSteps: 1 }));
+      for (let round = 0; round < rounds; round++) {
+        for (const threads of wasmThreads) add(`gatescope-wasm-${threads}t`, await benchOursTrain(cfg, seconds, { kind: 'wasm', threads }), round);
+        if (round === 0) add('gatescope-ref', await benchOursTrain(cfg, seconds), round);
+        if (useTfjs) {
+          add('tfjs-wasm', await benchTfjsTrain('wasm', cfg, { minSeconds: seconds }), round);
+          if (round === 0) add('tfjs-cpu', await benchTfjsTrain('cpu', cfg, { minSeconds: Math.min(seconds, 2), minSteps: 1 }), round);
+        }
+        if (torch.ok) {
+          for (const threads of [1, 2] as const) for (const r of benchTorch([cfg], threads, seconds, false).train) add(r.system, r.tokensPerSecond, round);
+        }
       }
-      if (torch.ok) {
-        for (const threads of [1, 2] as const) for (const r of benchTorch([cfg], threads, seconds, false).train) add(r.system, r.tokensPerSecond);
+      for (const [system, xs] of samples) {
+        report.train.push({ system, cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, seq: cfg.seq, batch: cfg.batch, tokensPerSecond: median(xs), samples: xs });
       }
     }
   }
@@ -151,21 +164,30 @@ async function benchWebGpu(o: { json?: boolean; seconds?: string; only?: string;
   ctx.device.destroy();
 }
 
+/** The median of a non-empty list (the mean of the middle two for an even length). */
+function median(xs: number[]): number {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
 function printTables(r: Report, configs: BenchConfig[]): void {
   const out: string[] = [];
   for (const n of r.notes) out.push(`# ${n}`);
   if (r.train.length) {
     const systems = [...new Set(r.train.map((x) => x.system))];
-    out.push('', `Training throughput, tokens/s (ratio = ${BASE} ÷ system)`, '');
-    out.push(['config'.padEnd(24), ...systems.map((s) => s.padStart(20))].join(''));
+    out.push('', `Training throughput, tokens/s, median of the interleaved rounds (ratio = ${BASE} ÷ system; [min–max] of ${BASE}'s rounds)`, '');
+    out.push(['config'.padEnd(24), ...systems.map((s) => s.padStart(22))].join(''));
     for (const cfg of configs) {
       const rows = r.train.filter((x) => x.cell === cfg.cell && x.hidden === cfg.hidden && x.layers === cfg.layers && x.seq === cfg.seq && x.batch === cfg.batch);
       if (!rows.length) continue;
       const ours = rows.find((x) => x.system === BASE)?.tokensPerSecond ?? NaN;
       out.push([configLabel(cfg).padEnd(24), ...systems.map((s) => {
-        const v = rows.find((x) => x.system === s)?.tokensPerSecond;
-        if (v === undefined) return '-'.padStart(20);
-        return (s === BASE ? v.toFixed(0) : `${v.toFixed(0)} (${(ours / v).toFixed(2)}×)`).padStart(20);
+        const row = rows.find((x) => x.system === s);
+        if (row === undefined) return '-'.padStart(22);
+        const v = row.tokensPerSecond;
+        const range = row.samples && row.samples.length > 1 ? ` [${Math.min(...row.samples).toFixed(0)}–${Math.max(...row.samples).toFixed(0)}]` : '';
+        return (s === BASE ? `${v.toFixed(0)}${range}` : `${v.toFixed(0)} (${(ours / v).toFixed(2)}×)`).padStart(22);
       })].join(''));
     }
   }
