@@ -220,6 +220,11 @@ class BpeTokenizer implements Tokenizer {
     return this.charCounts[id];
   }
 
+  bytesOf(id: number): Uint8Array | null {
+    check(Number.isInteger(id) && id >= 0 && id < this.vocabSize, `token id ${id} is out of range 0..${this.vocabSize - 1}`);
+    return this.tokenBytes[id];
+  }
+
   tokenLabel(id: number): string {
     this.checkId(id);
     const dec = new Wtf8Decoder(labelInvalid);

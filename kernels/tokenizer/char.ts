@@ -9,6 +9,7 @@
 import { check } from '../errors';
 import type { TokenDecoder, Tokenizer } from './index';
 import { describeValue as describe, invalidTokenizer as invalid } from './invalid';
+import { encodeWtf8 } from './utf8';
 
 export interface CharTokenizerJSON {
   kind: 'char';
@@ -35,6 +36,7 @@ class CharTokenizer implements Tokenizer {
   private readonly chars: string[];
   private readonly ascii = new Int32Array(128).fill(-1);
   private readonly idOf = new Map<number, number>();
+  private readonly bytes: (Uint8Array | undefined)[] = [];
 
   /** `codePoints` in id order (id = CHAR_FIRST + index); must be distinct (callers validate). */
   constructor(codePoints: readonly number[]) {
@@ -77,6 +79,14 @@ class CharTokenizer implements Tokenizer {
   charCount(id: number): number {
     this.checkId(id);
     return isNibble(id) ? 0 : 1;
+  }
+
+  bytesOf(id: number): Uint8Array | null {
+    this.checkId(id);
+    if (id < CHAR_FIRST) return null;
+    let b = this.bytes[id - CHAR_FIRST];
+    if (!b) b = this.bytes[id - CHAR_FIRST] = encodeWtf8(this.chars[id - CHAR_FIRST]);
+    return b;
   }
 
   tokenLabel(id: number): string {

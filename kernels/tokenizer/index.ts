@@ -32,6 +32,12 @@ export interface Tokenizer {
    * whole character, "<unk>"/"<unk:3>" for the char tokenizer's escape tokens.
    */
   tokenLabel(id: number): string;
+  /**
+   * The WTF-8 bytes token `id` stands for (do not modify them), or null for a token that is not text by
+   * itself (the char tokenizer's <unk> escape and its nibbles). Decoding ids gives the text of their
+   * bytes concatenated; a completion decoder uses this to continue typed text byte for byte.
+   */
+  bytesOf(id: number): Uint8Array | null;
   /** A fresh incremental decoder; the concatenated output equals decode() of the same ids. */
   createDecoder(): TokenDecoder;
   /** Plain JSON-serialisable description; tokenizerFromJSON() rebuilds the same tokenizer (same ids). */
