@@ -48,6 +48,8 @@ if (fs.existsSync(path.join(__dirname, 'extension', 'extension.ts'))) {
   extension.entry = { extension: './extension/extension.ts', trainWorker: './extension/trainWorker.ts', wasmWorker };
   // The inspector's worker (activations, corpus match, sampling off the host's thread).
   if (fs.existsSync(path.join(__dirname, 'extension', 'inspectWorker.ts'))) extension.entry.inspectWorker = './extension/inspectWorker.ts';
+  // The completion worker (the inline completions' model, state cache and decoder off the host's thread).
+  if (fs.existsSync(path.join(__dirname, 'extension', 'completionWorker.ts'))) extension.entry.completionWorker = './extension/completionWorker.ts';
   extension.output.libraryTarget = 'commonjs2';
   extension.externals = { vscode: 'commonjs vscode' };
   configs.push(extension);

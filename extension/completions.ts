@@ -1,32 +1,263 @@
-// Inline completions (ghost text) from the stored model, when `gatescope.completions.enabled` is on:
-// the model reads the text just before the cursor and continues it greedily to the end of the line.
-// This first version primes from the last PRIME_CHARS characters on each request (a few milliseconds
-// for a small model); caching recurrent states along the document is the next step.
+// Inline completions (ghost text) from the stored model, when `gatescope.completions.enabled` is on.
+// The model runs in the completion worker (completionWorker.ts through completionClient.ts), never on
+// the extension host's thread: the provider only reads the text before the cursor and the rest of its
+// line, waits the debounce (a newer keystroke cancels the wait), and awaits the worker's answer with the
+// request's CancellationToken wired to the worker's shared cancellation words, so a superseded request
+// stops in the worker at its next step and is never shown. Suggestions also show mid-line when only
+// closers, quotes or whitespace follow the cursor (allowsSuggestion from kernels/complete/engine.ts):
+// the item then replaces the rest of the line with the suggestion followed by those closers
+// (completionEdit), so VS Code shows the ghost text before an auto-closed `)` and keeps it.
+// CompletionService also keeps the worker's model current (the stored model's file, checked at each
+// request, every few seconds while completions are on, and after each checkpoint), forwards document
+// edits and closes to the worker's state cache, and drives the status-bar item (completionStatus.ts).
 
+import * as path from 'path';
 import * as vscode from 'vscode';
-import { ModelInference } from './inference';
+import { allowsSuggestion } from '../kernels/complete/engine';
+import { globToRegExp, outOfScope } from '../kernels/corpusPlan';
+import { CompletionAnswer, CompletionClient, CompletionWorkerError, completionEdit } from './completionClient';
+import { CompletionState, CompletionStatusBar } from './completionStatus';
+import { CompletionSettings, readCompletionSettings } from './settings';
+import { ModelStore, StoredModel } from './store';
 
-/** Characters before the cursor the model reads. */
-const PRIME_CHARS = 256;
-/** Most tokens one completion adds. */
-const MAX_TOKENS = 40;
+/** How often the stored model's file is checked while completions are on (a stat; the bytes only when it changed). */
+const MODEL_POLL_MS = 2000;
+/** Requests remembered for gatescope.test.completionState. */
+const RECORDS = 500;
 
-export class GateScopeCompletions implements vscode.InlineCompletionItemProvider {
-  constructor(private readonly inference: ModelInference, private readonly log: vscode.LogOutputChannel) {}
+/** One request as the provider saw it (for the in-VS-Code tests: gatescope.test.completionState). */
+export interface CompletionRecord {
+  seq: number;
+  uri: string;
+  version: number;
+  /** Characters before the cursor. */
+  offset: number;
+  trigger: 'automatic' | 'invoke';
+  outcome: 'shown' | 'off' | 'not in files' | 'no model' | 'cancelled' | 'text after the cursor' | 'nothing confident' | 'error' | string;
+  suggestion?: string;
+  insertText?: string;
+  confidence?: number;
+  workerMs?: number;
+  /** From the request to the provider's answer. */
+  ms: number;
+  message?: string;
+}
 
-  async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, _context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[]> {
-    if (!vscode.workspace.getConfiguration('gatescope').get<boolean>('completions.enabled', false)) return [];
-    const start = document.positionAt(Math.max(0, document.offsetAt(position) - PRIME_CHARS));
-    const prefix = document.getText(new vscode.Range(start, position));
-    // Complete at the end of a line only: ghost text in the middle of a line hides what follows.
-    if (document.lineAt(position.line).text.slice(position.character).trim().length > 0) return [];
+export interface CompletionServiceDeps {
+  extensionPath: string;
+  store: ModelStore;
+  log: vscode.LogOutputChannel;
+  /** Training reports: a checkpoint or the end of a run may have changed the stored model. */
+  onDidReport: vscode.Event<{ kind: string }>;
+}
+
+export class CompletionService implements vscode.InlineCompletionItemProvider, vscode.Disposable {
+  private readonly client: CompletionClient;
+  private readonly status = new CompletionStatusBar();
+  private readonly disposables: vscode.Disposable[] = [];
+  private settings: CompletionSettings;
+  private readonly modelKeys = new WeakMap<Uint8Array, string>();
+  private modelGeneration = 0;
+  /** The key of the model the worker has loaded, and of one it failed to load. */
+  private loadedKey: string | null = null;
+  private failedKey: string | null = null;
+  private hasModel = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  readonly records: CompletionRecord[] = [];
+
+  constructor(private readonly deps: CompletionServiceDeps) {
+    this.settings = this.readSettings();
+    this.client = new CompletionClient(path.join(deps.extensionPath, 'dist', 'completionWorker.js'), {
+      onProblem: (m) => {
+        deps.log.warn(`completions: ${m}`);
+        if (/could not load the model/.test(m)) {
+          this.failedKey = this.client.modelKey;
+          this.updateStatus();
+        }
+      },
+      onLoaded: (key, what, ms) => {
+        deps.log.info(`completions: the ${what} ${key} is loaded in the worker (${ms.toFixed(0)} ms)`);
+        if (what === 'model') {
+          this.loadedKey = key;
+          this.updateStatus();
+        }
+      },
+    }, { maxBytes: this.settings.cacheBytes });
+    this.disposables.push(
+      this.status,
+      vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], this),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (!e.contentChanges.length || !this.client.started) return;
+        this.client.edit(e.document.uri.toString(), Math.min(...e.contentChanges.map((c) => c.rangeOffset)));
+      }),
+      vscode.workspace.onDidCloseTextDocument((d) => this.client.close(d.uri.toString())),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration('gatescope.completions')) return;
+        this.settings = this.readSettings();
+        this.client.setCache({ maxBytes: this.settings.cacheBytes });
+        this.updatePolling();
+        this.updateStatus();
+        if (this.settings.enabled) void this.refreshModel();
+      }),
+      deps.onDidReport((r) => {
+        if (this.settings.enabled && (r.kind === 'checkpoint' || r.kind === 'done')) for (const ms of [300, 1500]) setTimeout(() => void this.refreshModel(), ms);
+      }),
+    );
+    this.updateStatus();
+    this.updatePolling();
+    if (this.settings.enabled) void this.refreshModel();
+  }
+
+  /** What gatescope.test.completionState returns. */
+  testState(): { status: CompletionState | null; statusText: string; modelKey: string | null; loadedKey: string | null; records: CompletionRecord[] } {
+    return { status: this.status.state, statusText: this.status.text, modelKey: this.client.modelKey, loadedKey: this.loadedKey, records: this.records.slice() };
+  }
+
+  /** The stored model changed (imported, reset): look now rather than at the next poll. */
+  modelChanged(): void {
+    void this.refreshModel();
+  }
+
+  async provideInlineCompletionItems(document: vscode.TextDocument, position: vscode.Position, context: vscode.InlineCompletionContext, token: vscode.CancellationToken): Promise<vscode.InlineCompletionItem[]> {
+    const t0 = performance.now();
+    const record: CompletionRecord = {
+      seq: ++this.seq, uri: document.uri.toString(), version: document.version, offset: document.offsetAt(position),
+      trigger: context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? 'invoke' : 'automatic', outcome: '', ms: 0,
+    };
+    const done = (outcome: CompletionRecord['outcome'], items: vscode.InlineCompletionItem[] = []) => {
+      record.outcome = outcome;
+      record.ms = performance.now() - t0;
+      this.records.push(record);
+      if (this.records.length > RECORDS) this.records.splice(0, this.records.length - RECORDS);
+      return items;
+    };
+    const s = this.settings;
+    if (!s.enabled) return done('off');
+    if (!this.applies(document, s.files)) return done('not in files');
+    const line = document.lineAt(position.line);
+    const after = line.text.slice(position.character);
+    if (!allowsSuggestion(after)) return done('text after the cursor');
+    const key = await this.refreshModel();
+    if (!key) return done('no model');
+    if (s.debounceMs > 0 && record.trigger === 'automatic' && !(await wait(s.debounceMs, token))) return done('cancelled');
+    if (token.isCancellationRequested) return done('cancelled');
+    const text = document.getText(new vscode.Range(new vscode.Position(0, 0), position));
+    const { id, answer } = this.client.complete({ doc: document.uri.toString(), text, after, options: s.decode });
+    const sub = token.onCancellationRequested(() => this.client.cancel(id));
+    let a: CompletionAnswer;
     try {
-      const text = await this.inference.continueLine(prefix, MAX_TOKENS);
-      if (token.isCancellationRequested || !text.trim()) return [];
-      return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];
+      a = await answer;
     } catch (e) {
-      this.log.debug(`no completion: ${(e as Error).message}`);
-      return [];
+      record.message = (e as Error).message;
+      if (!(e instanceof CompletionWorkerError && e.stale)) this.deps.log.debug(`completions: no completion: ${record.message}`);
+      return done('error');
+    } finally {
+      sub.dispose();
+    }
+    if (a.kind === 'cancelled' || token.isCancellationRequested || document.version !== record.version) return done('cancelled');
+    record.workerMs = a.workerMs;
+    if (!a.suggestion) return done(a.reason);
+    const edit = completionEdit(a.suggestion.text, after);
+    record.suggestion = a.suggestion.text;
+    record.insertText = edit.insertText;
+    record.confidence = a.suggestion.confidence;
+    const range = edit.replaceRestOfLine ? new vscode.Range(position, line.range.end) : new vscode.Range(position, position);
+    return done('shown', [new vscode.InlineCompletionItem(edit.insertText, range)]);
+  }
+
+  dispose(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    for (const d of this.disposables) d.dispose();
+    this.client.dispose();
+  }
+
+  private readSettings(): CompletionSettings {
+    const { settings, problems } = readCompletionSettings();
+    for (const p of problems) this.deps.log.warn(p);
+    return settings;
+  }
+
+  /** Whether completions apply to this document (gatescope.completions.files; empty: the corpus's files and untitled ones). */
+  private applies(doc: vscode.TextDocument, files: string[]): boolean {
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri);
+    const rel = folder ? path.posix.relative(folder.uri.path, doc.uri.path) : doc.uri.path.replace(/^\//, '');
+    if (files.length === 0) {
+      if (doc.isUntitled) return true;
+      if (!folder) return false;
+      const corpus = vscode.workspace.getConfiguration('gatescope.corpus', doc.uri);
+      const include = corpus.get<unknown>('include', '**/*');
+      const exclude = corpus.get<unknown>('exclude', []);
+      const filesExclude = vscode.workspace.getConfiguration('files', doc.uri).get<Record<string, unknown>>('exclude');
+      return !outOfScope({ include: typeof include === 'string' ? include : '**/*', exclude: Array.isArray(exclude) ? exclude.filter((g) => typeof g === 'string') : [] }, filesExclude)(rel);
+    }
+    return files.some((f) => (/[*?/.{[]/.test(f) ? globToRegExp(f).test(rel) : f === doc.languageId));
+  }
+
+  /** Sends the stored model to the worker when it changed; its key, or null when there is none (or it cannot be read). */
+  private async refreshModel(): Promise<string | null> {
+    let stored: StoredModel | null;
+    try {
+      stored = await this.deps.store.load();
+    } catch (e) {
+      this.deps.log.warn(`completions: the stored model cannot be read: ${(e as Error).message}`);
+      stored = null;
+    }
+    if (!stored) {
+      this.hasModel = false;
+      this.client.clearModel();
+      this.loadedKey = null;
+      this.updateStatus();
+      return null;
+    }
+    this.hasModel = true;
+    let key = this.modelKeys.get(stored.bytes);
+    if (!key) {
+      key = `model${++this.modelGeneration}@${stored.checkpoint.step}`;
+      this.modelKeys.set(stored.bytes, key);
+    }
+    if (this.client.modelKey !== key) {
+      this.deps.log.info(`completions: using the stored model at step ${stored.checkpoint.step} (${key})`);
+      this.client.setModel(key, stored.bytes);
+    }
+    this.updateStatus();
+    return key;
+  }
+
+  private updatePolling(): void {
+    if (this.settings.enabled && !this.pollTimer) {
+      this.pollTimer = setInterval(() => void this.refreshModel(), MODEL_POLL_MS);
+    } else if (!this.settings.enabled && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
     }
   }
+
+  private updateStatus(): void {
+    const key = this.client.modelKey;
+    let state: CompletionState;
+    if (!this.settings.enabled) state = 'off';
+    else if (!this.hasModel || !key) state = 'noModel';
+    else if (this.failedKey === key) state = 'failed';
+    else if (this.loadedKey !== key) state = 'loading';
+    else state = 'on';
+    this.status.show(state);
+  }
+}
+
+/** Waits `ms`; false when the token fired first. */
+function wait(ms: number, token: vscode.CancellationToken): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (token.isCancellationRequested) return resolve(false);
+    const sub = token.onCancellationRequested(() => {
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(false);
+    });
+    const timer = setTimeout(() => {
+      sub.dispose();
+      resolve(true);
+    }, ms);
+  });
 }

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { GateScopeError } from '../kernels/errors';
 import { API_VERSION, GateScopeApi } from './api';
-import { GateScopeCompletions } from './completions';
+import { CompletionService } from './completions';
 import { ModelInference } from './inference';
 import { InspectorController } from './inspectorController';
 import { InspectorHosts } from './inspectorView';
@@ -29,7 +29,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
   runs = ctl;
   context.subscriptions.push(ctl);
   const inference = new ModelInference(store);
-  context.subscriptions.push(vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], new GateScopeCompletions(inference, log)));
+  // Inline completions: the provider, the completion worker that runs the model, and their status-bar item.
+  const completions = new CompletionService({ extensionPath: context.extensionPath, store, log, onDidReport: ctl.onDidReport });
+  context.subscriptions.push(completions);
   log.info(`GateScope ${context.extension.packageJSON.version} activated; the model lives in ${storageDir}`);
 
   const command = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R>) => registerUserCommand(context, log, id, fn);
@@ -66,7 +68,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
   command('gatescope.toggleCompletions', async () => {
     const cfg = vscode.workspace.getConfiguration('gatescope');
     const on = !cfg.get<boolean>('completions.enabled', false);
-    await cfg.update('completions.enabled', on, vscode.ConfigurationTarget.Global);
+    // Written where the value in force comes from (a workspace value would override a user one).
+    const set = cfg.inspect<boolean>('completions.enabled');
+    const target = set?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    await cfg.update('completions.enabled', on, target);
     void vscode.window.showInformationMessage(`GateScope inline completions are ${on ? 'on' : 'off'}.`);
     return on;
   });
@@ -83,6 +88,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<GateSc
       vscode.commands.registerCommand('gatescope.test.inspectorState', () => inspector.testState()),
       vscode.commands.registerCommand('gatescope.test.inspectorPostMalformed', (n: number) => inspector.testPostMalformed(n)),
       vscode.commands.registerCommand('gatescope.test.inspectorReceive', (raw: unknown) => inspector.testReceive(raw)),
+      vscode.commands.registerCommand('gatescope.test.completionState', () => completions.testState()),
     );
   }
 

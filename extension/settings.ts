@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { BACKEND_SETTINGS, BackendSetting } from '../kernels/backendChoice';
 import { BOUNDS, Bounded, CellType, DEFAULT_OPTIM, OptimConfig, isIntegerSetting } from '../kernels/config';
+import { DEFAULT_DECODE, DecodeOptions, StopAt } from '../kernels/complete/types';
 import { TokenizerKind } from '../kernels/trainingData';
 import { ModelSizes } from '../kernels/session';
 import { FORM_BOUNDS, FormValues } from '../webview/protocol';
@@ -55,6 +56,11 @@ const S = {
   maxFileSizeKB: cb('maxFileSizeKB', 'corpus.maxFileSizeKB', 1000),
   maxCorpusSizeMB: cb('maxCorpusSizeMB', 'corpus.maxCorpusSizeMB', 50),
   threads: cb('threads', 'training.threads', 0),
+  completionDebounceMs: cb('completionDebounceMs', 'completions.debounceMs', 50),
+  completionMaxChars: cb('completionMaxChars', 'completions.maxChars', DEFAULT_DECODE.maxChars),
+  completionBeamWidth: cb('completionBeamWidth', 'completions.beamWidth', DEFAULT_DECODE.beamWidth),
+  completionMinConfidence: cb('completionMinConfidence', 'completions.minConfidence', DEFAULT_DECODE.minConfidence),
+  completionCacheMegabytes: cb('completionCacheMegabytes', 'completions.cacheMegabytes', 64),
 };
 
 function choice<T extends string>(cfg: vscode.WorkspaceConfiguration, key: string, values: readonly T[], def: T, problems: string[]): T {
@@ -109,6 +115,38 @@ export function readSettings(): { settings: Settings; problems: string[] } {
       maxCorpusBytes: number(cfg, S.maxCorpusSizeMB, p) * 1024 * 1024,
     },
     completions: cfg.get<unknown>('completions.enabled', false) === true,
+  };
+  return { settings, problems: p };
+}
+
+/** The inline completion settings (gatescope.completions.*), checked like the others. */
+export interface CompletionSettings {
+  enabled: boolean;
+  /** Wait this long after a keystroke before asking the model (a newer keystroke cancels the wait). */
+  debounceMs: number;
+  /** The decoder's options (the rest of DEFAULT_DECODE: repetition cut, trimming to the expected saving). */
+  decode: DecodeOptions;
+  /** Memory bound of the completion worker's state cache, bytes. */
+  cacheBytes: number;
+  /** Where completions apply: language ids and globs; empty: the files the corpus includes (and untitled files). */
+  files: string[];
+}
+
+export function readCompletionSettings(): { settings: CompletionSettings; problems: string[] } {
+  const cfg = vscode.workspace.getConfiguration('gatescope');
+  const p: string[] = [];
+  const settings: CompletionSettings = {
+    enabled: cfg.get<unknown>('completions.enabled', false) === true,
+    debounceMs: number(cfg, S.completionDebounceMs, p),
+    decode: {
+      ...DEFAULT_DECODE,
+      stopAt: choice<StopAt>(cfg, 'completions.stopAt', ['line', 'identifier', 'length'], DEFAULT_DECODE.stopAt, p),
+      maxChars: number(cfg, S.completionMaxChars, p),
+      beamWidth: number(cfg, S.completionBeamWidth, p),
+      minConfidence: number(cfg, S.completionMinConfidence, p),
+    },
+    cacheBytes: number(cfg, S.completionCacheMegabytes, p) * 1024 * 1024,
+    files: globs(cfg, 'completions.files', p),
   };
   return { settings, problems: p };
 }

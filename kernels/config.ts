@@ -95,6 +95,12 @@ export const BOUNDS = {
   maxCorpusSizeMB: [1, 512],
   /** Threads of the WebAssembly engine; 0 = automatic (cores − 1, at least 1: resolveThreads). */
   threads: [0, 64],
+  /** Inline completions (package.json gatescope.completions.*; the decoder's options in kernels/complete/types.ts). */
+  completionDebounceMs: [0, 2000],
+  completionMaxChars: [1, 1000],
+  completionBeamWidth: [1, 16],
+  completionMinConfidence: [0, 1],
+  completionCacheMegabytes: [1, 4096],
 } as const;
 
 export type Bounded = keyof typeof BOUNDS;
@@ -122,9 +128,15 @@ const LABELS: Record<Bounded, string> = {
   maxFileSizeKB: 'largest file read (KB)',
   maxCorpusSizeMB: 'corpus size limit (MB)',
   threads: 'number of threads',
+  completionDebounceMs: 'completion debounce (ms)',
+  completionMaxChars: 'longest completion (characters)',
+  completionBeamWidth: 'completion beam width',
+  completionMinConfidence: 'completion confidence threshold',
+  completionCacheMegabytes: 'completion state cache (MB)',
 };
 
-const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize', 'bpeVocabSize', 'seed', 'maxFileSizeKB', 'maxCorpusSizeMB', 'threads']);
+const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize', 'bpeVocabSize', 'seed', 'maxFileSizeKB', 'maxCorpusSizeMB', 'threads',
+  'completionDebounceMs', 'completionMaxChars', 'completionBeamWidth', 'completionCacheMegabytes']);
 
 /**
  * The WebAssembly engine's thread count for a setting (0 = automatic) and the machine's core count:

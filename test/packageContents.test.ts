@@ -1,7 +1,7 @@
 // What the .vsix carries (`vsce ls`, the list `vsce package` packs): every bundle webpack builds for the
 // extension and its webviews, every stylesheet and image the webviews and README load from media/. A
 // new entry point or stylesheet left out of .vscodeignore's allow-list would ship a broken extension
-// (it happened to the inspector's bundles): this test names it. The CPU training worker and the
+// (it happened to the inspector's bundles): this test names it. The CPU training worker, the completion worker and the
 // WebAssembly engine's thread worker (its nested workers load dist/wasmWorker.js) must be among them, and
 // no native Node module may be packed (the .vsix runs on every platform).
 
@@ -21,7 +21,7 @@ describe('the packaged extension', function () {
     const configs = require(path.join(ROOT, 'webpack.config.js')) as { name: string; entry: Record<string, string> }[];
     const bundles = configs.filter((c) => c.name === 'extension' || c.name === 'webview').flatMap((c) => Object.keys(c.entry).map((k) => `dist/${k}.js`));
     assert.ok(bundles.includes('dist/inspector.js') && bundles.includes('dist/extension.js'), `webpack's entries were not read: ${bundles}`);
-    for (const worker of ['dist/trainWorker.js', 'dist/wasmWorker.js']) assert.ok(bundles.includes(worker), `webpack builds no ${worker} for the extension: ${bundles.join(', ')}`);
+    for (const worker of ['dist/trainWorker.js', 'dist/wasmWorker.js', 'dist/completionWorker.js']) assert.ok(bundles.includes(worker), `webpack builds no ${worker} for the extension: ${bundles.join(', ')}`);
     const sources = ['extension/panel.ts', 'extension/inspectorView.ts'].map((f) => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
     const styles = [...sources.matchAll(/style: '([^']+)'/g)].map((m) => `media/${m[1]}`);
     assert.ok(styles.length >= 2, `no stylesheet found in the webviews' HTML: ${styles}`);

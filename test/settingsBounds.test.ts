@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BOUNDS, Bounded, DEFAULT_OPTIM, DEFAULT_TRAINING, isIntegerSetting } from '../kernels/config';
 import { DEFAULT_CORPUS_EXCLUDE, DEFAULT_CORPUS_LIMITS } from '../kernels/corpusPlan';
+import { DEFAULT_CACHE, DEFAULT_DECODE } from '../kernels/complete/types';
 
 interface SettingSchema {
   type: string | string[];
@@ -40,6 +41,12 @@ const BOUNDED: Record<string, { bound: Bounded; default?: number }> = {
   'gatescope.corpus.maxCorpusSizeMB': { bound: 'maxCorpusSizeMB', default: DEFAULT_CORPUS_LIMITS.maxCorpusBytes / 1024 ** 2 },
   // 0 = automatic (cores − 1, at least 1), as the CLI's --threads without a value.
   'gatescope.training.threads': { bound: 'threads', default: 0 },
+  // Inline completions: the decoder's defaults are the CLI's eval-completions defaults (kernels/complete/types.ts).
+  'gatescope.completions.debounceMs': { bound: 'completionDebounceMs' },
+  'gatescope.completions.maxChars': { bound: 'completionMaxChars', default: DEFAULT_DECODE.maxChars },
+  'gatescope.completions.beamWidth': { bound: 'completionBeamWidth', default: DEFAULT_DECODE.beamWidth },
+  'gatescope.completions.minConfidence': { bound: 'completionMinConfidence', default: DEFAULT_DECODE.minConfidence },
+  'gatescope.completions.cacheMegabytes': { bound: 'completionCacheMegabytes', default: DEFAULT_CACHE.maxBytes / 1024 ** 2 },
 };
 
 describe('package.json settings against kernels/config.ts', () => {
@@ -56,6 +63,19 @@ describe('package.json settings against kernels/config.ts', () => {
   it('every numeric setting is checked here (a new one needs its bound in kernels/config.ts)', () => {
     const numeric = Object.entries(SETTINGS).filter(([, s]) => s.type === 'number' || s.type === 'integer').map(([k]) => k).sort();
     assert.deepStrictEqual(numeric, Object.keys(BOUNDED).sort());
+  });
+
+  it('every completions setting has a description and a default; stopAt\'s choices and default are the decoder\'s', () => {
+    const keys = Object.keys(SETTINGS).filter((k) => k.startsWith('gatescope.completions.'));
+    assert.deepStrictEqual(keys.sort(), ['beamWidth', 'cacheMegabytes', 'debounceMs', 'enabled', 'files', 'maxChars', 'minConfidence', 'stopAt'].map((k) => `gatescope.completions.${k}`));
+    for (const k of keys) {
+      const s = SETTINGS[k] as SettingSchema & { markdownDescription?: string; description?: string };
+      assert.ok((s.markdownDescription ?? s.description ?? '').length > 20, `${k} has no description`);
+      assert.ok(s.default !== undefined, `${k} has no default`);
+    }
+    const stopAt = SETTINGS['gatescope.completions.stopAt'] as SettingSchema & { enum: string[] };
+    assert.deepStrictEqual(stopAt.enum, ['line', 'identifier', 'length']);
+    assert.strictEqual(stopAt.default, DEFAULT_DECODE.stopAt);
   });
 
   it('the corpus defaults are kernels/corpusPlan.ts\'s, which the CLI uses', () => {

@@ -1,0 +1,201 @@
+// The extension host's side of the completion worker (extension/completionWorker.ts): starts
+// dist/completionWorker.js (worker_threads), sends it the model, the document edits and the completion
+// requests, matches each reply to its request by id, and cancels through the shared cancellation words
+// (a new request supersedes every older one at once; cancel(id) abandons one whose CancellationToken
+// fired) rather than by a message the busy worker could not read. After a crash the next request starts
+// a new worker and sends the model again. No vscode imports, so tests drive it in plain Node against the
+// compiled worker. Also the pure rule for what the provider inserts (completionEdit).
+
+import { Worker } from 'worker_threads';
+import type { DecodeOptions, Suggestion } from '../kernels/complete/types';
+import { CancelWords, CompletionWorkerData, FromCompletionWorker, ToCompletionWorker, WorkerCacheOptions } from './completionWorkerProtocol';
+
+/** A request failed in the worker; `stale` when it was made for another model than the worker holds. */
+export class CompletionWorkerError extends Error {
+  constructor(message: string, readonly stale: boolean) {
+    super(message);
+    this.name = 'CompletionWorkerError';
+  }
+}
+
+/** The answer to a completion request: what the engine said, or that it was cancelled before it finished. */
+export type CompletionAnswer =
+  | { kind: 'completed'; suggestion: Suggestion | null; reason: string; tokensRead: number; contextStart: number; workerMs: number; cacheBytes: number }
+  | { kind: 'cancelled' };
+
+export interface CompletionRequest {
+  doc: string;
+  text: string;
+  after: string;
+  options: DecodeOptions;
+}
+
+export interface CompletionClientOptions {
+  /** Problems that belong to no request (the worker could not load a model, it crashed). */
+  onProblem(message: string): void;
+  /** A model or n-gram finished loading in the worker. */
+  onLoaded?(key: string, what: 'model' | 'ngram', ms: number): void;
+  /** Tests only: a module whose createEngine replaces the CompletionEngine in the worker. */
+  engineModule?: string;
+}
+
+interface Pending {
+  resolve(a: CompletionAnswer): void;
+  reject(e: Error): void;
+}
+
+export class CompletionClient {
+  private worker: Worker | null = null;
+  private readonly cancelWords = new CancelWords();
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private model: { key: string; bytes: Uint8Array } | null = null;
+  private ngram: Extract<ToCompletionWorker, { type: 'ngram' }> | null = null;
+  private cache: WorkerCacheOptions;
+  private disposed = false;
+
+  constructor(private readonly workerPath: string, private readonly opts: CompletionClientOptions, cache: WorkerCacheOptions) {
+    this.cache = { ...cache };
+  }
+
+  /** The model every later request is made for; sent to the worker now (it loads while the user types). */
+  setModel(key: string, bytes: Uint8Array): void {
+    if (this.model?.key === key || this.disposed) return;
+    this.model = { key, bytes };
+    // A new worker is sent the model as it starts.
+    if (this.worker) this.post({ type: 'model', key, bytes, cache: this.cache });
+    else this.ensureWorker();
+  }
+
+  /** There is no model any more (reset): requests fail until the next setModel. */
+  clearModel(): void {
+    if (!this.model) return;
+    this.model = null;
+    if (this.worker) this.post({ type: 'noModel' });
+  }
+
+  get modelKey(): string | null {
+    return this.model?.key ?? null;
+  }
+
+  /** The n-gram mixed into the model (text null or weight 0: none). */
+  setNgram(key: string, text: string | null, weight: number, order: number): void {
+    if (this.ngram && this.ngram.key === key && this.ngram.weight === weight && this.ngram.order === order) return;
+    this.ngram = { type: 'ngram', key, text, weight, order };
+    if (this.worker) this.post(this.ngram);
+  }
+
+  setCache(cache: WorkerCacheOptions): void {
+    if (cache.maxBytes === this.cache.maxBytes) return;
+    this.cache = { ...cache };
+    if (this.worker) this.post({ type: 'cache', cache: this.cache });
+  }
+
+  /** Whether the worker thread is running now. */
+  get started(): boolean {
+    return this.worker !== null;
+  }
+
+  /**
+   * Asks for a completion with the current model. Every older request is superseded at once (the worker
+   * stops it at its next step and answers 'cancelled'). Rejects with a CompletionWorkerError, or when the
+   * worker dies.
+   */
+  complete(req: CompletionRequest): { id: number; answer: Promise<CompletionAnswer> } {
+    const id = this.nextId++;
+    const answer = new Promise<CompletionAnswer>((resolve, reject) => {
+      if (this.disposed) return reject(new Error('completions have been closed'));
+      if (!this.model) return reject(new CompletionWorkerError('No model yet: run GateScope: Train on Workspace first.', false));
+      this.cancelWords.begin(id);
+      this.pending.set(id, { resolve, reject });
+      this.post({ type: 'complete', id, modelKey: this.model.key, doc: req.doc, text: req.text, after: req.after, options: req.options });
+    });
+    return { id, answer };
+  }
+
+  /** The request `id` is no longer wanted (its CancellationToken fired): the worker stops it at its next step. */
+  cancel(id: number): void {
+    this.cancelWords.cancel(id);
+  }
+
+  /** The document `doc` changed from `offset` on (a hint: the worker's cache also checks kept states against the text). */
+  edit(doc: string, offset: number): void {
+    if (this.worker) this.post({ type: 'edit', doc, offset });
+  }
+
+  close(doc: string): void {
+    if (this.worker) this.post({ type: 'close', doc });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.stopWorker(new Error('completions have been closed'));
+  }
+
+  private post(m: ToCompletionWorker): void {
+    // Nothing is transferred: the host keeps its copy of the model's bytes for a restarted worker.
+    this.ensureWorker().postMessage(m);
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const workerData: CompletionWorkerData & { engineModule?: string } = { cancel: this.cancelWords.buffer, engineModule: this.opts.engineModule };
+    const worker = new Worker(this.workerPath, { workerData, resourceLimits: { maxOldGenerationSizeMb: 4096 } });
+    this.worker = worker;
+    worker.on('message', (m: FromCompletionWorker) => this.receive(m));
+    worker.on('error', (e) => this.lost(worker, `the completion worker failed: ${e.message}`));
+    worker.on('exit', (code) => this.lost(worker, `the completion worker exited with code ${code}`));
+    // A new worker (the first, or one after a crash) gets what the old one held.
+    if (this.model) worker.postMessage({ type: 'model', key: this.model.key, bytes: this.model.bytes, cache: this.cache } satisfies ToCompletionWorker);
+    if (this.ngram) worker.postMessage(this.ngram);
+    return worker;
+  }
+
+  private receive(m: FromCompletionWorker): void {
+    if (m.type === 'problem') {
+      this.opts.onProblem(m.message);
+      return;
+    }
+    if (m.type === 'loaded') {
+      this.opts.onLoaded?.(m.key, m.what, m.ms);
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === 'error') p.reject(new CompletionWorkerError(m.message, m.stale));
+    else if (m.type === 'cancelled') p.resolve({ kind: 'cancelled' });
+    else p.resolve({ kind: 'completed', suggestion: m.suggestion, reason: m.reason, tokensRead: m.tokensRead, contextStart: m.contextStart, workerMs: m.ms, cacheBytes: m.cacheBytes });
+  }
+
+  private lost(worker: Worker, reason: string): void {
+    if (this.worker !== worker) return;
+    this.opts.onProblem(reason);
+    this.stopWorker(new Error(reason));
+  }
+
+  private stopWorker(reason: Error): void {
+    const worker = this.worker;
+    this.worker = null;
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(reason);
+    if (worker) void worker.terminate();
+  }
+}
+
+/**
+ * What the provider inserts for a suggestion when `after` (the rest of the cursor's line: closers, quotes
+ * or whitespace only) follows the cursor: the item replaces the rest of the line, so VS Code shows the
+ * ghost text before the closers and keeps them. The closers the suggestion itself types, in order, are
+ * not repeated (`a, b) {` before an auto-closed `)` gives one `)`); the rest of them follow it, so the
+ * line's rest is always a subsequence of what is inserted (VS Code then shows it as ghost text, not as a
+ * replacement). With nothing after the cursor, the suggestion is inserted as it is.
+ */
+export function completionEdit(suggestion: string, after: string): { insertText: string; replaceRestOfLine: boolean } {
+  if (after.length === 0) return { insertText: suggestion, replaceRestOfLine: false };
+  // The longest start of `after` that the suggestion types in order; the rest of `after` follows it.
+  let i = 0;
+  for (const ch of suggestion) if (i < after.length && ch === after[i]) i++;
+  return { insertText: suggestion + after.slice(i), replaceRestOfLine: true };
+}

@@ -1,0 +1,182 @@
+// The completion worker (out/extension/completionWorker.js, worker_threads) through its host-side client
+// (extension/completionClient.ts), in plain Node. The shared cancellation words: a newer request or the
+// host's cancel stops a request; what the provider inserts before closers (completionEdit). With a
+// stand-in engine (test/completionFakeEngine.ts, which spins until isCancelled() says stop) the
+// protocol and cancellation: a request is answered by the engine; edits and closes reach it in order;
+// a request superseded WHILE it computes is answered 'cancelled' without finishing (the worker's event
+// loop is busy, so only the shared words can tell it); a CancellationToken's cancel does the same; a
+// request replaced while it waits is answered 'cancelled' unrun; warming runs after a request and stops
+// for the next; a crashed worker fails its request and the next request gets a new worker with the
+// model. With the real CompletionEngine: the worker's suggestion equals the engine's run in this thread.
+
+import * as assert from 'assert';
+import * as path from 'path';
+import { encodeCheckpoint } from '../kernels/checkpoint';
+import { ModelConfig } from '../kernels/config';
+import { initParams } from '../kernels/params';
+import { trainCharTokenizer } from '../kernels/tokenizer';
+import { CompletionAnswer, CompletionClient, CompletionWorkerError, completionEdit } from '../extension/completionClient';
+import { CancelWords } from '../extension/completionWorkerProtocol';
+import { DEFAULT_DECODE } from '../kernels/complete/types';
+
+const WORKER = path.resolve(__dirname, '..', 'extension', 'completionWorker.js');
+const FAKE = path.resolve(__dirname, 'completionFakeEngine.js');
+const TEXT = 'function f(a, b) {\n  return [a, (b + "x")];\n}\n// a comment\nconst s = \'q\';\n'.repeat(12);
+
+function modelBytes(seed: number): Uint8Array {
+  const tokenizer = trainCharTokenizer(TEXT);
+  const config: ModelConfig = { cell: 'lstm', vocabSize: tokenizer.vocabSize, embedSize: 6, hiddenSize: 8, numLayers: 1, dropout: 0 };
+  return encodeCheckpoint({ config, params: initParams(config, seed), tokenizer: tokenizer.toJSON(), step: seed });
+}
+
+/** A client on the stand-in engine; `said` collects the worker's problem messages (the stand-in's signals). */
+function fakeClient() {
+  const said: string[] = [];
+  const loaded: string[] = [];
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const client = new CompletionClient(WORKER, {
+    onProblem: (m) => {
+      said.push(m);
+      for (const w of waiters.filter((x) => x.re.test(m))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    },
+    onLoaded: (key, what) => loaded.push(`${what} ${key}`),
+    engineModule: FAKE,
+  }, { maxBytes: 1 << 20 });
+  /** Resolves when the worker says something matching `re` (now or later). */
+  const heard = (re: RegExp) => new Promise<void>((resolve) => {
+    if (said.some((m) => re.test(m))) return resolve();
+    waiters.push({ re, resolve });
+  });
+  return { client, said, loaded, heard };
+}
+
+const req = (text: string, after = '') => ({ doc: 'file:///a.ts', text, after, options: DEFAULT_DECODE });
+const textOf = (a: CompletionAnswer) => (a.kind === 'completed' ? a.suggestion?.text : `(${a.kind})`);
+
+describe('completion worker: cancellation words and the inserted text', () => {
+  it('a request is cancelled by any newer request, or by cancel() of its id or a newer one', () => {
+    const w = new CancelWords();
+    w.begin(5);
+    assert.strictEqual(w.isCancelled(5), false);
+    assert.strictEqual(w.isCancelled(4), true, 'an older request is superseded');
+    w.cancel(3);
+    assert.strictEqual(w.isCancelled(5), false, 'cancelling an older id leaves the newest');
+    w.cancel(5);
+    assert.strictEqual(w.isCancelled(5), true);
+    w.cancel(2); // never goes back
+    assert.strictEqual(w.isCancelled(5), true);
+    w.begin(6);
+    assert.strictEqual(w.isCancelled(6), false);
+    // The worker's view of the same memory.
+    const other = new CancelWords(w.buffer);
+    assert.strictEqual(other.isCancelled(6), false);
+    w.begin(7);
+    assert.strictEqual(other.isCancelled(6), true);
+  });
+
+  it('before closers, the item replaces the rest of the line with the suggestion and then the closers it did not type itself', () => {
+    assert.deepStrictEqual(completionEdit('foo()', ''), { insertText: 'foo()', replaceRestOfLine: false });
+    assert.deepStrictEqual(completionEdit('a, b', ')'), { insertText: 'a, b)', replaceRestOfLine: true });
+    assert.deepStrictEqual(completionEdit('a, b) {', ')'), { insertText: 'a, b) {', replaceRestOfLine: true });
+    assert.deepStrictEqual(completionEdit('x]', ')]'), { insertText: 'x])]', replaceRestOfLine: true });
+    assert.deepStrictEqual(completionEdit('g(x)', ')]'), { insertText: 'g(x)]', replaceRestOfLine: true });
+    assert.deepStrictEqual(completionEdit('g(x)]', ')]'), { insertText: 'g(x)]', replaceRestOfLine: true });
+    assert.deepStrictEqual(completionEdit('"a"', '"  '), { insertText: '"a"  ', replaceRestOfLine: true });
+  });
+});
+
+describe('completion worker: protocol and cancellation (stand-in engine)', function () {
+  this.timeout(60_000);
+  let fx: ReturnType<typeof fakeClient>;
+
+  beforeEach(() => {
+    fx = fakeClient();
+  });
+  afterEach(() => fx.client.dispose());
+
+  it('with no model a request fails saying so, and no worker starts', async () => {
+    await assert.rejects(fx.client.complete(req('abc')).answer, (e: Error) => e instanceof CompletionWorkerError && /No model yet/.test(e.message));
+    assert.strictEqual(fx.client.started, false);
+  });
+
+  it('answers a request with the engine\'s suggestion; edits and closes reach the engine in order', async () => {
+    fx.client.setModel('m1', modelBytes(1));
+    const a = await fx.client.complete(req('hello', ')')).answer;
+    assert.strictEqual(textOf(a), 'file:///a.ts:5:)');
+    assert.ok(a.kind === 'completed' && a.cacheBytes === 1234 && a.workerMs >= 0);
+    fx.client.edit('file:///a.ts', 3);
+    fx.client.close('file:///b.ts');
+    const calls = JSON.parse(textOf(await fx.client.complete(req('calls')).answer)!) as string[];
+    const seen = calls.filter((c) => !c.startsWith('warm'));
+    assert.match(seen[0], /^create vocab=\d+ maxBytes=1048576$/);
+    assert.deepStrictEqual(seen.slice(1), ['complete file:///a.ts 5', 'edit file:///a.ts 3', 'close file:///b.ts', 'complete file:///a.ts 5']);
+    assert.ok(fx.loaded.includes('model m1'), `the worker did not say the model loaded: ${fx.loaded}`);
+  });
+
+  it('a request superseded while it computes is answered cancelled without finishing; the newer one is answered', async () => {
+    fx.client.setModel('m1', modelBytes(1));
+    const first = fx.client.complete(req('1 spin'));
+    await fx.heard(/spinning 1 spin/);
+    const second = fx.client.complete(req('22'));
+    const [a, b] = await Promise.all([first.answer, second.answer]);
+    assert.deepStrictEqual(a, { kind: 'cancelled' });
+    assert.strictEqual(textOf(b), 'file:///a.ts:2:');
+    const calls = JSON.parse(textOf(await fx.client.complete(req('calls')).answer)!) as string[];
+    assert.ok(calls.some((c) => /^cancelled after \d+ steps$/.test(c)), `the spinning request was not stopped by the shared words: ${calls}`);
+  });
+
+  it('cancel(id) (the provider\'s CancellationToken) stops a request while it computes', async () => {
+    fx.client.setModel('m1', modelBytes(1));
+    const r = fx.client.complete(req('x spin'));
+    await fx.heard(/spinning x spin/);
+    const t0 = Date.now();
+    fx.client.cancel(r.id);
+    assert.deepStrictEqual(await r.answer, { kind: 'cancelled' });
+    console.log(`      cancelled ${Date.now() - t0} ms after cancel()`);
+    // The worker still answers what comes next.
+    assert.strictEqual(textOf(await fx.client.complete(req('abc')).answer), 'file:///a.ts:3:');
+  });
+
+  it('of several requests waiting behind a busy one, only the newest runs; the others are answered cancelled unrun', async () => {
+    fx.client.setModel('m1', modelBytes(1));
+    const busy = fx.client.complete(req('b spin'));
+    await fx.heard(/spinning b spin/);
+    const waiting = ['a', 'ab', 'abc', 'abcd'].map((t) => fx.client.complete(req(t)));
+    const answers = await Promise.all([busy.answer, ...waiting.map((w) => w.answer)]);
+    assert.deepStrictEqual(answers.map(textOf), ['(cancelled)', '(cancelled)', '(cancelled)', '(cancelled)', 'file:///a.ts:4:']);
+    const calls = JSON.parse(textOf(await fx.client.complete(req('calls')).answer)!) as string[];
+    const completes = calls.filter((c) => c.startsWith('complete'));
+    assert.deepStrictEqual(completes, ['complete file:///a.ts 6', 'complete file:///a.ts 4', 'complete file:///a.ts 5'], 'a replaced request ran');
+  });
+
+  it('warms the document after a request, in slices, and a new request stops the warming at once', async () => {
+    fx.client.setModel('m1', modelBytes(1));
+    await fx.client.complete(req('warm me')).answer;
+    await fx.heard(/warming file:\/\/\/a.ts 3/); // the third slice
+    const t0 = Date.now();
+    const a = await fx.client.complete(req('next')).answer;
+    const ms = Date.now() - t0;
+    assert.strictEqual(textOf(a), 'file:///a.ts:4:');
+    const warmSlices = fx.said.filter((m) => m.startsWith('warming')).length;
+    console.log(`      ${warmSlices} warming slices; the next request answered after ${ms} ms`);
+    assert.ok(warmSlices >= 3 && warmSlices < 40, `warming went on for ${warmSlices} slices (40: it never stopped for the new request)`);
+  });
+
+  it('a crashed worker fails its request; the next request starts a new worker with the model', async () => {
+    fx.client.setModel('m1', modelBytes(1));
+    await assert.rejects(fx.client.complete(req('crash')).answer, /exited with code 3/);
+    assert.ok(fx.said.some((m) => /exited with code 3/.test(m)));
+    assert.strictEqual(textOf(await fx.client.complete(req('again')).answer), 'file:///a.ts:5:');
+    const calls = JSON.parse(textOf(await fx.client.complete(req('calls')).answer)!) as string[];
+    assert.ok(calls[0].startsWith('create '), `the new worker has no engine: ${calls}`);
+  });
+
+  it('a model that cannot be loaded is a problem, and requests for it fail as stale', async () => {
+    fx.client.setModel('bad', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    await assert.rejects(fx.client.complete(req('abc')).answer, (e: Error) => e instanceof CompletionWorkerError && e.stale && /no model is loaded/.test(e.message));
+    assert.ok(fx.said.some((m) => /could not load the model/.test(m)), `no problem was reported: ${fx.said}`);
+  });
+});
