@@ -144,6 +144,11 @@ describe('decodeSuggestion: stop rules (greedy, hand-made models)', () => {
     const s = decodeSuggestion(m, [], EMPTY, '', opts({ trimToExpectedSaving: true }))!;
     assert.strictEqual(s.text, 'abc');
     assert.ok(Math.abs(s.confidence - 0.95) < 1e-7);
+    // (j − 1), not j: from j=2 a third character with probability 0.6 pays (0.486·2 > 0.81·1), though
+    // 0.486·3 < 0.81·2.
+    const q = [0.9, 0.9, 0.6, 0.05, 0.05];
+    const m2 = textModel(LETTERS, follow('abcde', (i) => q[i]));
+    assert.strictEqual(decodeSuggestion(m2, [], EMPTY, '', opts({ trimToExpectedSaving: true }))?.text, 'abc');
     const all = decodeSuggestion(m, [], EMPTY, '', opts({ trimToExpectedSaving: false }))!;
     assert.strictEqual(all.text, 'abcdefg');
     // Trimmed first, then thresholded: the untrimmed mean (0.5) fails 0.6; the trimmed one (0.95) passes.
@@ -557,6 +562,13 @@ describe('ngramStepModel and mixtureStepModel (a stand-in n-gram with KneserNeyM
     const want = new Float64Array(ng.vocabSize);
     ng.distribution(s.context, want);
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(p[i] - want[i]) < 1e-7);
+    // Greedy (copy once, then in place) equals next() at every step, long enough for the in-place trimming.
+    const plain: StepModel<{ context: readonly number[] }> = { vocabSize: m.vocabSize, probs: (x) => m.probs(x), next: (x, id) => m.next(x, id), bytesOf: (id) => m.bytesOf(id) };
+    const o = opts({ stopAt: 'length', maxChars: 120 });
+    const a = decodeSuggestion(m, s, EMPTY, '', o);
+    assert.deepStrictEqual(a, decodeSuggestion(plain, s, EMPTY, '', o));
+    assert.ok(a && a.tokens > 70, `only ${a?.tokens} tokens`);
+    assert.deepStrictEqual(s.context, seq.slice(-3).map((id) => known[id]), 'decoding changed the start state');
   });
 
   for (const w of [0, 0.3, 1]) {

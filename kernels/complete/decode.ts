@@ -391,9 +391,11 @@ function stepLimit(typed: Uint8Array, maxChars: number): number {
  * ended by a stop character includes that token's probability, so its score is the probability of the
  * whole suggestion as a complete line or identifier, comparable across lengths; dividing by the length
  * would favour long, unlikely tails that the expected-saving trim then cuts anyway, and it would lose the
- * exact stopping rule used here (search ends when the best finished path scores at least the best live
- * one, since extending a path can only lower its log-probability). With beamWidth 1 the result is the
- * greedy one.
+ * exact stopping rule used here (a candidate scoring no more than the best finished path is dropped, since
+ * extending a path can only lower its log-probability; the search ends when no live path is left). Each
+ * live path proposes its beamWidth most probable allowed tokens; walking all proposals from the most
+ * probable down, one that ends goes to the finished list and the others fill the beam (finished paths do
+ * not take a place in it). With beamWidth 1 the result is the greedy one.
  */
 export function decodeSuggestion<S>(model: StepModel<S>, state: S, typed: Uint8Array, linePrefix: string, opts: DecodeOptions, isCancelled?: () => boolean): Suggestion | null {
   checkOptions(opts);
@@ -457,7 +459,9 @@ function beam<S>(model: StepModel<S>, start: Hyp<S>, typed: Uint8Array, rules: R
     const next: Hyp<S>[] = [];
     for (let c = 0; c < cands.length && next.length < W; c++) {
       const { parent, id, p, cond, logProb } = cands[c];
-      if (best && logProb <= best.logProb) break; // nothing below can beat the best finished path
+      // The exact early stop: extending a path only lowers its log-probability, so nothing from here down
+      // can beat the best finished path; once a step keeps no live path, the search is over.
+      if (best && logProb <= best.logProb) break;
       const h = cloneHyp(live[parent]);
       extend(h, table.bytes[id]!, Math.log(p), cond, typed, rules);
       if (h.end !== End.Live) {
@@ -469,7 +473,6 @@ function beam<S>(model: StepModel<S>, start: Hyp<S>, typed: Uint8Array, rules: R
       next.push(h);
     }
     live = next;
-    if (best && live.length > 0 && best.logProb >= live[0].logProb) break;
   }
   for (const h of live) {
     // The step limit: the live paths end where they are.
