@@ -3,7 +3,8 @@
 // maxChars, the repetition cut, the confidence threshold, the expected-saving trim, strict UTF-8, the BPE
 // typed-prefix constraint, cancellation); beam search against an exhaustive search and against a plain
 // reference beam written here, on random tiny models; the step models on real tiny sessions (char and BPE)
-// against a float64 softmax, and the mixture against w·ngram + (1−w)·softmax; end-to-end properties on a
+// against a float64 softmax, and the mixture against w·ngram + (1−w)·softmax (with a stand-in n-gram and with
+// the real KneserNeyModel); end-to-end properties on a
 // BPE session (the suggestion continues the typed bytes exactly and is valid UTF-16); and the decoder's
 // own cost per step, printed.
 
@@ -16,7 +17,7 @@ import { Tokenizer, preTokenize, trainBpeTokenizer, trainCharTokenizer } from '.
 import { CHAR_UNK } from '../kernels/tokenizer/char';
 import { encodeWtf8 } from '../kernels/tokenizer/utf8';
 import { decodeSuggestion } from '../kernels/complete/decode';
-import type { KneserNeyModel } from '../kernels/complete/ngram';
+import { KneserNeyModel } from '../kernels/complete/ngram';
 import { mixtureState, mixtureStepModel, ngramStepModel, sessionStepModel } from '../kernels/complete/stepModels';
 import { CancelledError, DecodeOptions, StepModel } from '../kernels/complete/types';
 
@@ -538,7 +539,7 @@ class FakeNgram {
   }
 }
 
-describe('ngramStepModel and mixtureStepModel (a stand-in n-gram with KneserNeyModel\'s interface)', () => {
+describe('ngramStepModel and mixtureStepModel (a stand-in n-gram and the real KneserNeyModel)', () => {
   const tok = trainCharTokenizer(SAMPLE);
   const sessionCps: number[] = [];
   for (let t = 0; t < tok.vocabSize; t++) {
@@ -571,49 +572,67 @@ describe('ngramStepModel and mixtureStepModel (a stand-in n-gram with KneserNeyM
     assert.deepStrictEqual(s.context, seq.slice(-3).map((id) => known[id]), 'decoding changed the start state');
   });
 
-  for (const w of [0, 0.3, 1]) {
-    it(`mixture (w=${w}): p = w·ngram + (1−w)·softmax on every character token, <unk> takes the n-gram's rest, sums to 1`, () => {
-      const session = tinySession(tok, 21);
-      const ng = new FakeNgram(5, known);
-      const m = mixtureStepModel(session, tok, ng as unknown as KneserNeyModel, w);
-      const read = 'const greeting = "h😀';
-      const lstm = session.newState();
-      session.feedMany(lstm, tok.encode(read));
-      let s = mixtureState(lstm, read, 5);
-      assert.deepStrictEqual(s.context, [...' "h😀'].map((c) => c.codePointAt(0)));
-      let maxErr = 0;
-      for (const next of ['x', ' ', '😀']) {
-        const p = m.probs(s);
-        const ctx = ng.contexts[ng.contexts.length - 1];
-        const q = new Float64Array(ng.vocabSize);
-        ng.distribution(ctx, q);
-        const sm = softmax64(s.lstm.logits!);
-        let covered = 0;
-        let sum = 0;
-        for (let t = 0; t < tok.vocabSize; t++) {
-          const b = tok.bytesOf(t);
-          const cp = b ? new TextDecoder().decode(b).codePointAt(0)! : -1;
-          const id = cp >= 0 ? ng.idOf(cp) : ng.vocabSize - 1;
-          const qt = id < ng.vocabSize - 1 ? q[id] : 0;
-          covered += qt;
-          let want = w * qt + (1 - w) * sm[t];
-          if (t === CHAR_UNK) want += NaN; // checked below
-          if (t !== CHAR_UNK) maxErr = Math.max(maxErr, Math.abs(p[t] - want));
-          sum += p[t];
+  const kinds: [string, () => KneserNeyModel][] = [
+    ['stand-in', () => new FakeNgram(5, known) as unknown as KneserNeyModel],
+    ['KneserNeyModel', () => KneserNeyModel.build(SAMPLE, 5)],
+  ];
+  for (const [kind, make] of kinds) {
+    for (const w of [0, 0.3, 1]) {
+      it(`mixture with the ${kind} (w=${w}): p = w·ngram + (1−w)·softmax on every character token, <unk> takes the n-gram's rest, sums to 1`, () => {
+        const session = tinySession(tok, 21);
+        const ng = make();
+        assert.strictEqual(ng.order, 5);
+        const m = mixtureStepModel(session, tok, ng, w);
+        const read = 'const greeting = "h😀';
+        const lstm = session.newState();
+        session.feedMany(lstm, tok.encode(read));
+        let s = mixtureState(lstm, read, 5);
+        let ctx = [...' "h😀'].map((c) => c.codePointAt(0)!);
+        assert.deepStrictEqual(s.context, ctx);
+        let maxErr = 0;
+        for (const next of ['x', ' ', '😀', 'é']) {
+          const p = m.probs(s);
+          const q = new Float64Array(ng.vocabSize);
+          ng.distribution(ctx, q);
+          const sm = softmax64(s.lstm.logits!);
+          let covered = 0;
+          let sum = 0;
+          for (let t = 0; t < tok.vocabSize; t++) {
+            const b = tok.bytesOf(t);
+            const cp = b ? new TextDecoder().decode(b).codePointAt(0)! : -1;
+            const id = cp >= 0 ? ng.idOf(cp) : ng.vocabSize - 1;
+            const qt = id < ng.vocabSize - 1 ? q[id] : 0;
+            covered += qt;
+            if (t !== CHAR_UNK) maxErr = Math.max(maxErr, Math.abs(p[t] - (w * qt + (1 - w) * sm[t])));
+            sum += p[t];
+          }
+          maxErr = Math.max(maxErr, Math.abs(p[CHAR_UNK] - ((1 - w) * sm[CHAR_UNK] + w * (1 - covered))));
+          assert.ok(Math.abs(sum - 1) < 1e-5, `sums to ${sum}`);
+          const id = tok.encode(next)[0];
+          const before = snapshot(s.lstm);
+          const n2 = m.next(s, id);
+          assert.deepStrictEqual(snapshot(s.lstm), before, 'next() changed its argument');
+          ctx = [...ctx, next.codePointAt(0)!].slice(-4);
+          assert.deepStrictEqual(n2.context.slice(-4), ctx);
+          s = n2;
         }
-        maxErr = Math.max(maxErr, Math.abs(p[CHAR_UNK] - ((1 - w) * sm[CHAR_UNK] + w * (1 - covered))));
-        assert.ok(Math.abs(sum - 1) < 1e-5, `sums to ${sum}`);
-        const id = tok.encode(next)[0];
-        const before = snapshot(s.lstm);
-        const n2 = m.next(s, id);
-        assert.deepStrictEqual(snapshot(s.lstm), before, 'next() changed its argument');
-        assert.deepStrictEqual(n2.context.slice(-4), [...s.context, next.codePointAt(0)!].slice(-4));
-        s = n2;
-      }
-      console.log(`      w=${w}: max |mixture − (w·ngram + (1−w)·float64 softmax)| = ${maxErr.toExponential(2)}`);
-      assert.ok(maxErr < 1e-6, `mixture differs by ${maxErr}`);
-    });
+        console.log(`      ${kind}, w=${w}: max |mixture − (w·ngram + (1−w)·float64 softmax)| = ${maxErr.toExponential(2)}`);
+        assert.ok(maxErr < 1e-6, `mixture differs by ${maxErr}`);
+      });
+    }
   }
+
+  it('ngramStepModel on a real KneserNeyModel: token bytes are its code points; greedy completes a line it has seen', () => {
+    const kn = KneserNeyModel.build(SAMPLE, 7);
+    const m = ngramStepModel(kn);
+    for (let id = 0; id < kn.vocabSize - 1; id++) assert.deepStrictEqual(m.bytesOf(id), encodeWtf8(String.fromCodePoint(kn.codePointOf(id))));
+    assert.strictEqual(m.bytesOf(kn.vocabSize - 1), null);
+    const line = '  let total';
+    const s = decodeSuggestion(m, { context: [...line].map((c) => c.codePointAt(0)!) }, EMPTY, line, opts({ minConfidence: 0.3 }));
+    assert.strictEqual(s?.text, ' = 0;');
+    const emoji = decodeSuggestion(m, { context: [...'wörld '].map((c) => c.codePointAt(0)!) }, EMPTY, 'wörld ', opts());
+    assert.strictEqual(emoji?.text, '😀";');
+  });
 
   it('greedy decoding on the mixture equals decoding on a model built from the same formula', () => {
     const session = tinySession(tok, 23);
