@@ -16,7 +16,7 @@ import { Rng, hash32 } from '../kernels/rng';
 import { Tokenizer, preTokenize, trainBpeTokenizer, trainCharTokenizer } from '../kernels/tokenizer/index';
 import { CHAR_UNK } from '../kernels/tokenizer/char';
 import { encodeWtf8 } from '../kernels/tokenizer/utf8';
-import { decodeSuggestion } from '../kernels/complete/decode';
+import { REPEAT_WINDOW, decodeSuggestion } from '../kernels/complete/decode';
 import { KneserNeyModel } from '../kernels/complete/ngram';
 import { mixtureState, mixtureStepModel, ngramStepModel, sessionStepModel } from '../kernels/complete/stepModels';
 import { CancelledError, DecodeOptions, StepModel } from '../kernels/complete/types';
@@ -127,6 +127,16 @@ describe('decodeSuggestion: stop rules (greedy, hand-made models)', () => {
     // The line before the cursor counts: a suggestion that only repeats it is cut to nothing.
     const again = textModel(LETTERS, follow('abcdabcd', 0.9));
     assert.strictEqual(decodeSuggestion(again, [], EMPTY, 'abcd', opts({ repeatChars: 4 })), null);
+  });
+
+  it('the repetition cut never splits a surrogate pair, and searches the last REPEAT_WINDOW code units of the line', () => {
+    const emoji = handModel(['😀', '\n'], (path) => (path.length < 6 ? [1, 0] : [0, 1]));
+    // "😀😀😀" repeats the 3-unit run "\ude00\ud83d\ude00"; its start (unit 3) is inside the second 😀: cut before it.
+    assert.strictEqual(decodeSuggestion(emoji, [], EMPTY, '', opts({ repeatChars: 3 }))?.text, '😀');
+    const m = textModel(LETTERS, follow('abcdefgh', 0.9));
+    const far = 'abcd' + ' '.repeat(REPEAT_WINDOW - 4);
+    assert.strictEqual(decodeSuggestion(m, [], EMPTY, far, opts({ repeatChars: 4 })), null);
+    assert.strictEqual(decodeSuggestion(m, [], EMPTY, far + ' ', opts({ repeatChars: 4 }))?.text, 'abcdefgh'); // 'a' left the window
   });
 
   it('shows nothing below the confidence threshold (mean per-token probability)', () => {
