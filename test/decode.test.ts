@@ -167,6 +167,19 @@ describe('decodeSuggestion: stop rules (greedy, hand-made models)', () => {
     assert.strictEqual(decodeSuggestion(m, [], EMPTY, '', opts({ trimToExpectedSaving: true, minConfidence: 0.6 }))?.text, 'abc');
   });
 
+  it('greedy stops decoding once the trim could keep nothing longer (P·(maxChars − 1) ≤ the best saving so far)', () => {
+    const p = [0.95, 0.95, 0.95, 0.04, 0.9, 0.9, 0.9, 0.9];
+    const m = textModel(LETTERS, follow('abcdefgh', (i) => p[i]));
+    // After d: P = 0.034, and 0.034·39 = 1.34 < 1.71 (the saving of "abc"): nothing after d is decoded.
+    assert.deepStrictEqual(decodeSuggestion(m, [], EMPTY, '', opts({ trimToExpectedSaving: true })), { text: 'abc', confidence: 0.949999988079071, tokens: 4 });
+    // With room for 300 characters the bound (0.034·299 = 10) does not stop it; the trim still keeps "abc".
+    const long = decodeSuggestion(m, [], EMPTY, '', opts({ trimToExpectedSaving: true, maxChars: 300 }))!;
+    assert.strictEqual(long.text, 'abc');
+    assert.strictEqual(long.tokens, 9);
+    // maxChars 60: 0.034·59 = 2.02 > 1.71 goes on; after e 1.82 still, after f 1.64 stops (the saving is P·(L − 1), not P·L = 2.57).
+    assert.strictEqual(decodeSuggestion(m, [], EMPTY, '', opts({ trimToExpectedSaving: true, maxChars: 60 }))?.tokens, 6);
+  });
+
   it('rejects bad options with a message', () => {
     const m = textModel(LETTERS, follow('ab', 0.9));
     assert.throws(() => decodeSuggestion(m, [], EMPTY, '', opts({ beamWidth: 0 })), /beamWidth/);

@@ -11,7 +11,7 @@
 //     whose bytes would break that is never chosen, and an incomplete character at the end is held back,
 //     so a suggestion is always valid UTF-16 and never ends in a cut sequence.
 // Greedy decoding copies the start state once and feeds it in place when the model can (InPlaceStepModel);
-// the token that ends a suggestion is never fed. Plain TypeScript: no vscode or Node-only imports.
+// the token that ends a suggestion is never fed, nor any once the expected-saving trim could keep no more. Plain TypeScript: no vscode or Node-only imports.
 
 import { check } from '../errors';
 import { DecodeOptions, StepModel, Suggestion, throwIfCancelled } from './types';
@@ -383,7 +383,8 @@ function stepLimit(typed: Uint8Array, maxChars: number): number {
  * least opts.minConfidence. A token's probability there is the model's, except while typed bytes are
  * re-typed: then it is conditioned on agreeing with them (divided by the mass of the tokens that agree).
  * Tokens that only re-type typed bytes, and the token whose first suggestion character is the stop, do not
- * count. `tokens` in the answer counts every token decoded for it.
+ * count. `tokens` in the answer counts every token decoded for it. Greedy decoding stops early once no
+ * longer suggestion could survive the trim (see greedy()).
  *
  * Beam search (opts.beamWidth > 1) keeps the beamWidth most probable live token paths; a path that ends
  * (a stop character, maxChars, a repeated run, the step limit) leaves the beam for the finished list, and
@@ -417,13 +418,30 @@ function greedy<S>(model: StepModel<S>, h: Hyp<S>, typed: Uint8Array, rules: Rul
   const ps = new Float64Array(1);
   const mass = new Float64Array(1);
   let copied = false;
+  // The expected-saving trim's bookkeeping (as suggestionOf computes it): P of the suggestion so far and
+  // the best P·(L − 1) at a token end. Once P·(maxChars − 1) cannot beat it, no longer suggestion would
+  // survive the trim, so decoding stops there (a feed saved per token; the trimmed text is the same unless
+  // a repeated run found later would have cut back before the trim's length).
+  const trim = rules.opts.trimToExpectedSaving;
+  const most = rules.opts.maxChars - 1;
+  let P = 1;
+  let bestSaved = -Infinity;
   for (let step = 0; step < limit; step++) {
     throwIfCancelled(isCancelled);
     const p = model.probs(h.state);
     if (topAllowed(h, p, 1, table, typed, ids, ps, mass) === 0) return null; // nothing may follow the typed bytes
     const id = ids[0];
+    const last = h.last;
     extend(h, table.bytes[id]!, Math.log(ps[0]), mass[0] > 0 ? ps[0] / mass[0] : 0, typed, rules);
     if (h.end !== End.Live) return h;
+    if (trim && h.last !== last) {
+      P *= h.last!.prob;
+      bestSaved = Math.max(bestSaved, P * (h.text.length - 1));
+      if (P * most <= bestSaved) {
+        h.end = End.Cut;
+        return h;
+      }
+    }
     if (inPlace) {
       if (!copied) {
         h.state = inPlace.copy(h.state);
