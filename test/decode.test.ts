@@ -399,12 +399,15 @@ const SAMPLE = [
   '}\n',
 ].join('').repeat(3);
 
-function tinySession(tok: Tokenizer, seed: number, hidden = 12): InferenceSession {
+function tinySession(tok: Tokenizer, seed: number, hidden = 12, favour?: (id: number) => number): InferenceSession {
   const config: ModelConfig = { cell: 'lstm', vocabSize: tok.vocabSize, embedSize: 8, hiddenSize: hidden, numLayers: 2, dropout: 0 };
   const params = initParams(config, seed);
   // Larger output weights than the initialisation's, so distributions are peaked as a trained model's are.
-  const w = params.get('fc.weight') ?? params.get('decoder.weight');
-  if (w) for (let i = 0; i < w.length; i++) w[i] *= 12;
+  const w = params.get('decoder.weight')!;
+  for (let i = 0; i < w.length; i++) w[i] *= 12;
+  // Tokens to make likely (added to their bias), so that a rule about them is exercised often.
+  const b = params.get('decoder.bias')!;
+  if (favour) for (let id = 0; id < tok.vocabSize; id++) b[id] += favour(id);
   return new InferenceSession(config, params);
 }
 
@@ -472,10 +475,11 @@ describe('sessionStepModel', () => {
 });
 
 describe('decodeSuggestion on a tiny BPE session: the suggestion continues the typed text exactly', () => {
-  it('200 random cursors (multi-byte characters, emoji, CRLF), greedy and beam', () => {
+  it('200 random cursors (multi-byte characters, emoji, CRLF), greedy and beam, line and length stops', () => {
     const text = SAMPLE + 'naïve café → 😀😀 ünïcödé\r\n';
     const tok = trainBpeTokenizer(SAMPLE, 320);
-    const session = tinySession(tok, 3);
+    // Tokens holding a line end are made likely: the line stop must cut inside them.
+    const session = tinySession(tok, 3, 12, (id) => (/\r/.test(tok.decode([id])) ? 5 : /\n/.test(tok.decode([id])) ? 4 : 0));
     const base = sessionStepModel(session, tok);
     const path: number[] = [];
     // Records greedy's path: the model feeds in place through copy/advance.
@@ -484,6 +488,7 @@ describe('decodeSuggestion on a tiny BPE session: the suggestion continues the t
     const rng = new Rng(77);
     let straddled = 0;
     let shown = 0;
+    let withLineEnd = 0;
     for (let trial = 0; trial < 200; trial++) {
       let cursor = 1 + rng.int(text.length - 1);
       if (text.charCodeAt(cursor) >= 0xdc00 && text.charCodeAt(cursor) <= 0xdfff) cursor++;
@@ -496,13 +501,16 @@ describe('decodeSuggestion on a tiny BPE session: the suggestion continues the t
       const lineStart = before.lastIndexOf('\n') + 1;
       const beamWidth = trial % 3 === 0 ? 3 : 1;
       path.length = 0;
-      const o = opts({ stopAt: 'length', maxChars: 12, beamWidth });
+      const stopAt = trial % 2 === 0 ? 'line' : 'length';
+      const o = opts({ stopAt, maxChars: 12, beamWidth });
       const s = decodeSuggestion(recording, state, typed, before.slice(lineStart), o);
       if (!s) continue;
       shown++;
       assert.ok(s.text.length > 0 && s.text.length <= 12);
       assert.ok(!/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s.text), `lone surrogate in ${JSON.stringify(s.text)}`);
       assert.ok(!s.text.includes('\ufffd'), `U+FFFD in ${JSON.stringify(s.text)}`);
+      if (stopAt === 'line') assert.ok(!/[\r\n]/.test(s.text), `a line end in ${JSON.stringify(s.text)}`);
+      else if (/[\r\n]/.test(s.text)) withLineEnd++;
       if (beamWidth === 1) {
         // The tokens fed (all but the last, which ended it or was cut) spell typed, then the suggestion.
         const bytes = path.flatMap((id) => [...tok.bytesOf(id)!]);
@@ -512,8 +520,9 @@ describe('decodeSuggestion on a tiny BPE session: the suggestion continues the t
         if (typed.length > 0 && path.length > 0 && tok.bytesOf(path[0])!.length > typed.length) straddled++;
       }
     }
-    console.log(`      ${shown} suggestions, ${straddled} began with a token straddling the cursor`);
-    assert.ok(shown > 100, `only ${shown} suggestions`);
+    console.log(`      ${shown} suggestions, ${straddled} began with a token straddling the cursor, ${withLineEnd} of the 'length' ones hold a line end`);
+    assert.ok(withLineEnd > 10, `only ${withLineEnd} suggestions without the line stop hold a line end: the line-stop check would not see a bug`);
+    assert.ok(shown > 60, `only ${shown} suggestions`);
   });
 
   it('a suggestion from a char session never holds a line end with stopAt line', () => {
