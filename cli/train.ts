@@ -20,10 +20,12 @@ import { TokenizerKind, splitTrainVal } from '../kernels/trainingData';
 import { GpuContext } from '../kernels/webgpu/context';
 import { WebGpuBackend } from '../kernels/webgpu/backend';
 import { num, parse, setting } from './args';
-import { CORPUS_OPTIONS, corpusOptions, readFolderCorpus, reportSkipped } from './corpusOptions';
+import { readCorpus } from './corpus';
+import { CORPUS_OPTIONS, corpusOptions, corpusRules, reportSkipped } from './corpusOptions';
 import { CpuEngine, referenceEngine, softwareForAuto, threadsFor, wasmEngine, wasmFacts } from './engines';
 import { ProgressLine } from './progress';
 import { generateText } from './sample';
+import { TrainingCorpusRecord, trainingCorpusRecord, withCorpusRecord } from './trainingCorpus';
 
 export const TRAIN_USAGE = `Train options:
   --arch lstm|gru|rnn      cell type (default ${DEFAULT_TRAINING.cell})
@@ -141,11 +143,14 @@ export async function trainCommand(argv: string[]): Promise<void> {
     log(`resuming ${s.resumePath} at step ${resumed.step} (${resumed.config.cell}, hidden ${resumed.config.hiddenSize}, ${resumed.config.numLayers} layer(s)); model options on the command line are ignored`);
   }
 
-  const corpus = readFolderCorpus(s.corpus, s.dir, log);
+  const { rules, filesExclude } = corpusRules(s.corpus, s.dir, log);
+  const corpus = readCorpus(s.dir, rules, filesExclude);
   reportSkipped(corpus.skipped, log);
   check(corpus.text.length > 0, corpus.skipped.length ? `no usable text in ${s.dir}: every file was skipped (see above)` : `no text files found in ${s.dir}`);
   log(`read ${corpus.files.length} file(s), ${formatBytes(corpus.bytes)} of text from ${path.resolve(s.dir)}`);
   const text = splitTrainVal(corpus.text, s.valFraction);
+  // Recorded in every checkpoint, so `eval` and `eval-completions` can build their baselines from the same text.
+  const record = trainingCorpusRecord(s.dir, rules, s.valFraction, text.train);
 
   const { info, createBackend, gpu, engines } = await chooseBackend(s);
 
@@ -153,7 +158,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     runId: 1, text, model: s.model, tokenizer: s.tokenizer, optim: s.optim, batch: s.batch, budget: s.budget,
     checkpointEverySeconds: s.checkpointEverySeconds, evalEverySeconds: s.evalEverySeconds, seed: s.seed, resume,
   };
-  const view = new TrainingView(s.out, s.quiet);
+  const view = new TrainingView(s.out, s.quiet, record);
   const abort = new AbortController();
   const onSigint = () => {
     if (abort.signal.aborted) process.exit(130);
@@ -259,7 +264,7 @@ class TrainingView {
   lastCheckpoint: Uint8Array | null = null;
   valTokens = 0;
 
-  constructor(private readonly out: string, private readonly quiet: boolean) {}
+  constructor(private readonly out: string, private readonly quiet: boolean, private readonly corpus: TrainingCorpusRecord) {}
 
   onReport(r: TrainingReport): void {
     switch (r.kind) {
@@ -281,7 +286,8 @@ class TrainingView {
         this.lastEval = r;
         break;
       case 'checkpoint': {
-        const { model, optimizer } = r;
+        const { optimizer } = r;
+        const model = withCorpusRecord(r.model, this.corpus);
         this.lastCheckpoint = model;
         this.writes = this.writes.then(() => saveCheckpointBytes(this.out, model, optimizer)).catch((e: Error) => {
           this.writeError ??= e;
