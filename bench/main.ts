@@ -2,10 +2,11 @@
 // the plain TypeScript reference) beside TensorFlow.js (WASM-SIMD and plain CPU backends) and PyTorch
 // (Debian's, with OpenBLAS; 1 and 2 threads), all in one run on the same models, each reported as a
 // ratio to GateScope's WebAssembly engine on one thread; then the learning comparisons against
-// PyTorch on the npm corpus, and the inspector's figures.
+// PyTorch on the npm corpus, and the inspector's figures. The inline completions' evaluation
+// (completions.ts: trains two models for about 13 minutes) runs only when asked: --sections completions.
 //
-//   npm run bench [-- --json] [--sections speed,infer,learn,inspect] [--seconds S] [--rounds R] [--learn-seconds S]
-//                    [--only lstm|gru] [--no-tfjs] [--no-torch]
+//   npm run bench [-- --json] [--sections speed,infer,learn,inspect,completions] [--seconds S] [--rounds R] [--learn-seconds S]
+//                    [--only lstm|gru] [--no-tfjs] [--no-torch] [--completions-seconds A,B] [--completions-ngram-weight W]
 //   npm run bench -- --backend webgpu [--only lstm|gru] [--seconds S] [--tfjs-steps N] [--no-tfjs]
 
 import { parseArgs } from 'util';
@@ -17,6 +18,7 @@ import { benchTfjsInfer, benchTfjsTrain, tfjsInfo } from './tfjs';
 import { benchTorch, torchAvailable, torchInfo } from './torch';
 import { LearnResult, runLearning } from './learn';
 import { InspectBenchResult, benchInspect, inspectBenchLines } from './inspectBench';
+import { CompletionsBenchResult, benchCompletions, completionsBenchLines, completionsRunSpecs } from './completions';
 import { createWasmBackend } from '../kernels/wasm/backend';
 import { defaultVariant, wasmSupport } from '../kernels/wasm/module';
 
@@ -29,6 +31,7 @@ interface Report {
   infer: InferRow[];
   learning?: LearnResult;
   inspect?: InspectBenchResult;
+  completions?: CompletionsBenchResult;
   notes: string[];
 }
 
@@ -37,7 +40,8 @@ async function main(): Promise<void> {
     options: {
       json: { type: 'boolean' }, sections: { type: 'string' }, seconds: { type: 'string' }, 'learn-seconds': { type: 'string' },
       only: { type: 'string' }, 'no-tfjs': { type: 'boolean' }, 'no-torch': { type: 'boolean' }, backend: { type: 'string' },
-      'tfjs-steps': { type: 'string' }, rounds: { type: 'string' },
+      'tfjs-steps': { type: 'string' }, rounds: { type: 'string' }, 'completions-seconds': { type: 'string' },
+      'completions-ngram-weight': { type: 'string' },
     },
   });
   if (o.backend === 'webgpu') return benchWebGpu(o);
@@ -120,6 +124,12 @@ async function main(): Promise<void> {
     });
   }
   if (sections.has('inspect')) report.inspect = await benchInspect(log);
+  if (sections.has('completions')) {
+    const [a, b] = (o['completions-seconds'] ?? '180,600').split(',').map(Number);
+    if (!(a > 0 && b > 0)) throw new Error(`--completions-seconds must be two positive numbers A,B, got ${o['completions-seconds']}`);
+    const w = o['completions-ngram-weight'];
+    report.completions = benchCompletions(log, completionsRunSpecs(a, b), w === undefined ? [] : ['--ngram-weight', w]);
+  }
 
   if (o.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
@@ -225,6 +235,7 @@ function printTables(r: Report, configs: BenchConfig[]): void {
     }
   }
   if (r.inspect) out.push(...inspectBenchLines(r.inspect));
+  if (r.completions) out.push(...completionsBenchLines(r.completions));
   process.stdout.write(out.join('\n') + '\n');
 }
 
