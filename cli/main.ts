@@ -1,7 +1,7 @@
 // The `gatescope` command line: a dispatcher over one module per command (train, sample, eval,
-// predict, activations, inspect, corpus), with the help text and the one place errors become
-// messages and exit codes. Run as `npx gatescope <command>` or `npm start -- <command>`; `npm start`
-// alone trains on this repository for about a minute and shows what the model learned.
+// eval-completions, predict, activations, inspect, corpus), with the help text and the one place
+// errors become messages and exit codes. Run as `npx gatescope <command>` or `npm start -- <command>`;
+// `npm start` alone trains on this repository for about a minute and shows what the model learned.
 
 import { GateScopeError } from '../kernels/errors';
 import { ACTIVATIONS_USAGE, activationsCommand } from './activations';
@@ -9,6 +9,7 @@ import { CORPUS_COMMAND_USAGE, corpusCommand } from './corpusCommand';
 import { CORPUS_USAGE } from './corpusOptions';
 import { applyNoSimdEnv } from './engines';
 import { EVAL_USAGE, evalCommand } from './eval';
+import { EVAL_COMPLETIONS_USAGE, evalCompletionsCommand } from './evalCompletions';
 import { INSPECT_USAGE, inspectCommand } from './inspect';
 import { PREDICT_USAGE, predictCommand } from './predict';
 import { SAMPLE_USAGE, sampleCommand } from './sample';
@@ -20,6 +21,9 @@ Usage:
   gatescope train [DIR] [options]         train on the text files under DIR (default: .)
   gatescope sample CHECKPOINT [options]   generate text from a checkpoint
   gatescope eval CHECKPOINT DIR [--json]  bits per character of a model on the files under DIR
+  gatescope eval-completions CHECKPOINT DIR [--json]
+                                          the keystrokes inline completions save on the files under
+                                          DIR, typed left to right, beside a word and an n-gram baseline
   gatescope predict CHECKPOINT (--text TEXT | --file PATH) [--top-k K] [--json]
                                           the most likely next tokens after a text
   gatescope activations CHECKPOINT (--text TEXT | --file PATH) [--layer L] [--json]
@@ -39,6 +43,8 @@ ${SAMPLE_USAGE}
 
 ${EVAL_USAGE}
 
+${EVAL_COMPLETIONS_USAGE}
+
 ${PREDICT_USAGE}
 
 ${ACTIVATIONS_USAGE}
@@ -55,6 +61,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   train: trainCommand,
   sample: sampleCommand,
   eval: evalCommand,
+  'eval-completions': evalCompletionsCommand,
   predict: predictCommand,
   activations: activationsCommand,
   inspect: inspectCommand,
