@@ -5,7 +5,7 @@
 // (no BPE token straddles it: the tokens up to it are a prefix of the tokens up to the cursor).
 
 import * as assert from 'assert';
-import { anchorsBetween, contextStart, lineHash, readBoundary } from '../kernels/complete/anchors';
+import { anchorCandidates, anchorsBetween, contextStart, lineHash, readBoundary } from '../kernels/complete/anchors';
 import { ContextOptions, DEFAULT_CONTEXT } from '../kernels/complete/types';
 import { Rng } from '../kernels/rng';
 import { trainBpeTokenizer, trainCharTokenizer } from '../kernels/tokenizer';
@@ -130,6 +130,31 @@ describe('anchors', () => {
       }
     });
   }
+
+  it('anchorCandidates holds the next line\'s context start (what warming reads ahead)', () => {
+    const rng = new Rng(41);
+    let changed = 0;
+    for (const opts of OPTIONS) {
+      for (let trial = 0; trial < 30; trial++) {
+        const text = randomText(rng, 30 + rng.int(60)) + '\n';
+        const ends: number[] = [];
+        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) ends.push(i);
+        for (let L = 0; L + 1 < ends.length; L++) {
+          const before = text.slice(0, ends[L]);
+          const cs1 = contextStart(before, before.length, opts);
+          const cs2 = contextStart(text, ends[L + 1], opts);
+          const cands = anchorCandidates(before, cs1 + 1, before.length, opts);
+          assert.deepStrictEqual(cands, [...new Set(cands)].sort((a, b) => a - b), 'not ascending and distinct');
+          for (const a of anchorsBetween(before, cs1 + 1, before.length, opts)) assert.ok(cands.includes(a), `anchor ${a} missing`);
+          if (cs2 !== cs1) {
+            changed++;
+            assert.ok(cands.includes(cs2), `${JSON.stringify(opts)} trial ${trial} line ${L}: next context start ${cs2} not among ${cands}`);
+          }
+        }
+      }
+    }
+    assert.ok(changed > 300, `the context start changed only ${changed} times`);
+  });
 
   it('contextStart is a function of the text before the cursor only', () => {
     const rng = new Rng(5);

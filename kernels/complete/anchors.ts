@@ -137,6 +137,33 @@ export function anchorsBetween(text: string, from: number, to: number, opts: Con
 }
 
 /**
+ * The line starts in [from, to] that are anchors of `text` or may still become anchors when lines are
+ * added after its end: among the last windowLines-1 complete lines, those whose hash is smaller than
+ * every later complete line's (any other line already lost every window it could still be in), and
+ * with minLines <= 1 the start of the last line. When the cursor moves down a line, its new context
+ * start is one of these; warming reads their chains.
+ */
+export function anchorCandidates(text: string, from: number, to: number, opts: ContextOptions): number[] {
+  const out = anchorsBetween(text, from, to, opts);
+  const W = opts.windowLines;
+  const lastEol = text.lastIndexOf('\n');
+  if (lastEol < 0) return out;
+  const { starts, hashes } = linesAround(text, lastEol === 0 ? 0 : text.lastIndexOf('\n', lastEol - 1) + 1, W - 2, 0, text.length);
+  let min = Infinity;
+  const more: number[] = [];
+  for (let j = starts.length - 1; j >= 0 && W >= 2; j--) {
+    if (hashes[j] < min) {
+      min = hashes[j];
+      if (starts[j] >= from && starts[j] <= to && !out.includes(starts[j])) more.push(starts[j]);
+    }
+  }
+  // With minLines <= 1 the next line's context may start at the cursor's own line.
+  const cursorLine = lastEol + 1;
+  if (opts.minLines <= 1 && cursorLine >= from && cursorLine <= to && !out.includes(cursorLine) && !more.includes(cursorLine)) more.push(cursorLine);
+  return more.length ? out.concat(more).sort((a, b) => a - b) : out;
+}
+
+/**
  * The offset up to which the model reads `text` (which ends at the cursor) when completing at its end:
  * the cursor itself for the char tokenizer; for BPE the start of the last pre-tokenizer chunk of
  * text[contextStartOffset, cursor), so that no token straddles the cursor (the typed bytes after it are
