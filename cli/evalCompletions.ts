@@ -155,7 +155,7 @@ export async function evalCompletionsCommand(argv: string[]): Promise<void> {
   lines.push(`model / word baseline: ${word > 0 ? (model.savedPercent / word).toFixed(2) + '×' : 'n/a (the baseline saved nothing)'}; model − n-gram: ${(model.savedPercent - byName.get('ngram')!.savedPercent).toFixed(2)} points`);
   lines.push(`bits per character on ${dir}: model ${bitsPerChar.toFixed(4)}, n-gram ${ngramBitsPerChar.toFixed(4)}`);
   if (latency) {
-    const l = (r: LatencyReport) => `p50 ${r.latencyMs.p50.toFixed(2)} ms, p95 ${r.latencyMs.p95.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms`;
+    const l = (r: LatencyReport) => `p50 ${r.latencyMs.p50.toFixed(2)} ms, p95 ${r.latencyMs.p95.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms (tokens read p50/p95/p99 ${r.tokensRead.p50}/${r.tokensRead.p95}/${r.tokensRead.p99})`;
     lines.push(`latency, ${latency.cached.lines} lines, ${latency.cached.requests} requests after random edits: with the cache ${l(latency.cached)} (warming it took ${latency.cached.warmSeconds.toFixed(1)} s); without ${l(latency.uncached)}`);
   }
   process.stdout.write(lines.join('\n') + '\n');

@@ -243,7 +243,7 @@ describe('replay: the latency run', () => {
     const target: LatencyTarget = {
       complete: (req) => {
         log.push({ op: 'complete', doc: req.doc, arg: req.text, useCache: req.useCache });
-        return { suggestion: req.text.length % 2 ? { text: 'x', confidence: 1, tokens: 1 } : null, reason: 'shown', tokensRead: 0, contextStart: 0 };
+        return { suggestion: req.text.length % 2 ? { text: 'x', confidence: 1, tokens: 1 } : null, reason: 'shown', tokensRead: req.text.length % 7, contextStart: 0 };
       },
       edit: (doc, offset) => log.push({ op: 'edit', doc, arg: offset }),
       close: (doc) => log.push({ op: 'close', doc, arg: '' }),
@@ -290,15 +290,18 @@ describe('replay: the latency run', () => {
     const rng = new Rng(3);
     let text = file;
     let shown = 0;
+    const reads: number[] = [];
     for (let r = 0; r < 25; r++) {
       const e = randomEdit(text, rng);
       text = e.text;
       assert.deepStrictEqual(rest[2 * r], { op: 'edit', doc: 'latency:cache', arg: e.offset });
       assert.deepStrictEqual(rest[2 * r + 1], { op: 'complete', doc: 'latency:cache', arg: text.slice(0, e.cursor), useCache: true });
       if (e.cursor % 2) shown++;
+      reads.push(e.cursor % 7);
     }
     assert.deepStrictEqual(rest[50], { op: 'close', doc: 'latency:cache', arg: '' });
     assert.strictEqual(withCache.shown, shown);
+    assert.deepStrictEqual(withCache.tokensRead, percentiles(reads));
     assert.strictEqual(withCache.lines, 9);
     assert.strictEqual(withCache.requests, 25);
     assert.ok(withCache.warmSeconds >= 0);

@@ -287,6 +287,12 @@ export interface LatencyReport {
   /** Time the cache took to read the whole file before the first request (0 without the cache). */
   warmSeconds: number;
   latencyMs: LatencyMs;
+  /**
+   * Tokens the model read per request before decoding (CompleteResult.tokensRead; p50/p95/p99): with the
+   * cache, the steps since the nearest kept state; a large figure is a request whose chain was not kept
+   * (e.g. an earlier edit moved the anchor its context starts at).
+   */
+  tokensRead: LatencyMs;
   /** Requests that showed a suggestion. */
   shown: number;
 }
@@ -326,6 +332,7 @@ export function latencyRun(target: LatencyTarget, fileText: string, opts: Latenc
   }
   const rng = new Rng(opts.seed);
   const latencies: number[] = [];
+  const reads: number[] = [];
   let shown = 0;
   let text = fileText;
   for (let r = 0; r < opts.requests; r++) {
@@ -337,11 +344,12 @@ export function latencyRun(target: LatencyTarget, fileText: string, opts: Latenc
     const res = target.complete({ doc, text: before, after: '', options: opts.options, useCache: opts.useCache });
     const ms = performance.now() - t0;
     latencies.push(ms);
+    reads.push(res.tokensRead);
     if (res.suggestion) shown++;
     opts.onRequest?.({ text: before, cursor: e.cursor, ms, shown: !!res.suggestion });
   }
   target.close(doc);
-  return { lines: lineCount(fileText), requests: opts.requests, useCache: opts.useCache, warmSeconds, latencyMs: percentiles(latencies), shown };
+  return { lines: lineCount(fileText), requests: opts.requests, useCache: opts.useCache, warmSeconds, latencyMs: percentiles(latencies), tokensRead: percentiles(reads), shown };
 }
 
 function lineCount(text: string): number {
