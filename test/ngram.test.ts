@@ -256,7 +256,8 @@ describe('KneserNeyModel on real source code', () => {
       const us = ((performance.now() - t1) * 1000) / (ctx.length - 10);
       console.log(`      order ${order}: built on ${cut} characters in ${built.toFixed(0)} ms, vocabulary ${m.vocabSize}, held-out ${bpc[bpc.length - 1].toFixed(3)} bits/char, distribution ${us.toFixed(1)} µs`);
     }
-    assert.ok(bpc[1] < bpc[0], `order 5 (${bpc[1]}) should beat order 3 (${bpc[0]}) on held-out code`);
-    assert.ok(bpc[1] < 3, `order 5 gives ${bpc[1]} bits/char on held-out code`);
+    // The held-out end is whatever file sorts last, so only a margin between the orders is asserted.
+    assert.ok(bpc[1] < 0.9 * bpc[0], `order 5 (${bpc[1]}) should beat order 3 (${bpc[0]}) clearly on held-out code`);
+    assert.ok(bpc[1] < 5, `order 5 gives ${bpc[1]} bits/char on held-out code`);
   });
 });

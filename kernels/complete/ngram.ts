@@ -18,12 +18,13 @@
 //   Y = n1 / (n1 + 2·n2) (0.5 when n1 = 0);  modified: D1 = Y, D2 = 2 − 3Y·n3/n2, D3 = 3 − 4Y·n4/n3
 //   (Dk = Y when nk = 0; D2 clamped into [0.05, 2], D3 into [0.05, 3]);  fixed: D1 = D2 = D3 = Y.
 //
-// Storage is typed arrays only. Contexts are the nodes of a trie of reversed contexts (a node's child
-// by symbol x is the node's context with x prepended, the older character), so reading a context from
-// its most recent character backwards visits the context of every order in turn, one hash lookup each.
-// Each node keeps its followers (symbol and precomputed discounted share) in one sorted CSR run and
-// its back-off weight γ. distribution() is one hash lookup per order plus one pass over the followers
-// of each order's context and one over the vocabulary.
+// Storage is typed arrays only. Every n-gram up to the order is a node of one trie of reversed strings
+// (a node's child by symbol x is its string with x prepended, the older character; its parent is the
+// n-gram's continuation-count target), so the build reads each position once, one hash lookup per
+// order, and reading a context from its most recent character backwards visits the context of every
+// order in turn. Each context node keeps its followers (symbol and precomputed discounted share) in
+// one sorted CSR run and its back-off weight γ. distribution() is one hash lookup per order plus one
+// pass over the followers of each order's context and one over the vocabulary.
 
 import { check } from '../errors';
 
@@ -180,7 +181,7 @@ export class KneserNeyModel {
   /** id + 1 of each BMP code point (0: unknown); astral ones in `astral`. */
   private readonly bmpIds: Int32Array;
   private readonly astral: Map<number, number>;
-  /** Child of a context node by symbol (the older character): (node, id) → node. Node 0 is the empty context. */
+  /** Child of a node by symbol (the older character): (node, id) → node. Node 0 is the empty string. */
   private readonly children: PairTable;
   /** Per node: back-off weight γ, and its followers' run [start[node], start[node + 1]) in folId / folShare. */
   private readonly gamma: Float64Array;
@@ -222,7 +223,7 @@ export class KneserNeyModel {
 
   /**
    * Counts every n-gram of `text` (code points) up to `order` (default 7) and precomputes the
-   * smoothed model. About a second per megabyte of source code at order 7.
+   * smoothed model. About a second per megabyte of source code at order 7 (about 40 MB of arrays).
    */
   static build(text: string, order = 7, options: KneserNeyOptions = {}): KneserNeyModel {
     check(Number.isInteger(order) && order >= 1 && order <= 32, `the n-gram order must be a whole number from 1 to 32, got ${order}`);
@@ -246,99 +247,100 @@ export class KneserNeyModel {
       ids[i] = cp < 0x10000 ? bmp[cp] : (astral.get(cp) as number);
     }
 
-    // Context nodes (trie of reversed contexts) and n-gram entries (node, follower) with raw counts.
-    const top = order - 1; // depth of the highest order's contexts
-    const children = new PairTable(Math.min(n * top, 1 << 20) + 16);
-    const parent = new IntList();
+    // One trie of reversed strings holds every n-gram up to `order`: node 0 is the empty string, and
+    // a node's child by x is its string with x prepended (the older character). Walking text[i], then
+    // text[i − 1], ... from the root visits the n-grams of every order that end at i, one lookup each;
+    // the same nodes (depth < order) are the contexts distribution() walks.
+    const children = new PairTable(Math.min(n * order, 1 << 20) + 16);
+    const parent = new IntList(); // the string without its oldest character
     const depth = new IntList();
-    parent.push(-1);
+    const ctxOf = new IntList(); // the string without its newest character (its context)
+    const newest = new IntList(); // id of its newest character
+    const raw = new IntList(); // occurrences
+    for (const list of [parent, ctxOf, newest]) list.push(-1);
     depth.push(0);
-    const grams = new PairTable(Math.min(n * order, 1 << 20) + 16);
-    const entNode = new IntList();
-    const entId = new IntList();
-    const raw = new IntList();
-    const fromStart = new IntList(); // entries of a lower order that occur at the start of the text
+    raw.push(0);
+    const fromStart = new IntList(); // n-grams of a lower order that occur at the start of the text
+    let prev = new Int32Array(order + 1); // the walk at i − 1: prev[d] = the n-gram of order d ending there
+    let path = new Int32Array(order + 1);
     for (let i = 0; i < n; i++) {
-      const w = ids[i];
       let node = 0;
-      const deepest = Math.min(i, top);
-      for (let k = 0; ; k++) {
-        const fresh = entNode.length;
-        const e = grams.getOrAdd(node, w, fresh);
-        if (e === fresh) {
-          entNode.push(node);
-          entId.push(w);
+      path[0] = 0;
+      const deepest = Math.min(i + 1, order);
+      for (let d = 1; d <= deepest; d++) {
+        const fresh = parent.length;
+        const c = children.getOrAdd(node, ids[i - d + 1], fresh);
+        if (c === fresh) {
+          parent.push(node);
+          depth.push(d);
+          ctxOf.push(prev[d - 1]);
+          newest.push(d === 1 ? ids[i] : newest.data[node]);
           raw.push(1);
         } else {
-          raw.data[e]++;
+          raw.data[c]++;
         }
-        if (k === i && k < top) fromStart.push(e);
-        if (k === deepest) break;
-        const freshNode = parent.length;
-        const c = children.getOrAdd(node, ids[i - k - 1], freshNode);
-        if (c === freshNode) {
-          parent.push(node);
-          depth.push(k + 1);
-        }
-        node = c;
+        path[d] = node = c;
       }
+      if (deepest === i + 1 && deepest < order) fromStart.push(node);
+      const t = prev;
+      prev = path;
+      path = t;
     }
-    const E = entNode.length;
     const nodes = parent.length;
-    const eNode = entNode.view(), eId = entId.view(), eRaw = raw.view(), nodeParent = parent.view(), nodeDepth = depth.view();
+    const nodeParent = parent.view(), nodeDepth = depth.view(), nodeCtx = ctxOf.view(), nodeId = newest.view(), nodeRaw = raw.view();
 
-    // Continuation counts: each distinct n-gram x·g adds one to g (g = the n-gram without its oldest character).
-    const count = new Int32Array(E);
-    for (let e = 0; e < E; e++) {
-      const nd = eNode[e];
-      if (nodeDepth[nd] === top) count[e] = eRaw[e];
-      if (nodeDepth[nd] >= 1) count[grams.get(nodeParent[nd], eId[e])]++;
+    // Counts: raw at the highest order; below it, continuation counts (the distinct characters seen
+    // just before the n-gram: its children in the trie, plus one when it starts the text).
+    const count = new Int32Array(nodes);
+    for (let g = 1; g < nodes; g++) {
+      if (nodeDepth[g] === order) count[g] = nodeRaw[g];
+      if (nodeDepth[g] >= 2) count[nodeParent[g]]++;
     }
-    for (const e of fromStart.view()) count[e]++;
+    for (const g of fromStart.view()) count[g]++;
 
     // Discounts per order from its counts of counts.
-    const coc = Array.from({ length: order }, () => [0, 0, 0, 0, 0]);
-    for (let e = 0; e < E; e++) {
-      const c = count[e];
-      if (c <= 4) coc[nodeDepth[eNode[e]]][c]++;
+    const coc = Array.from({ length: order + 1 }, () => [0, 0, 0, 0, 0]);
+    for (let g = 1; g < nodes; g++) {
+      const c = count[g];
+      if (c <= 4) coc[nodeDepth[g]][c]++;
     }
-    const discounts = coc.map((k) => kneserNeyDiscounts(k[1], k[2], k[3], k[4], kind));
+    const discounts = coc.slice(1).map((k) => kneserNeyDiscounts(k[1], k[2], k[3], k[4], kind));
 
-    // Per node: total count and the discounted mass that goes to the lower order.
+    // Per context: total count and the discounted mass that goes to the lower order.
     const total = new Float64Array(nodes);
     const backoff = new Float64Array(nodes);
-    for (let e = 0; e < E; e++) {
-      const nd = eNode[e];
-      const c = count[e];
-      total[nd] += c;
-      const d = discounts[nodeDepth[nd]];
-      backoff[nd] += c === 1 ? d[0] : c === 2 ? d[1] : d[2];
+    for (let g = 1; g < nodes; g++) {
+      const h = nodeCtx[g];
+      const c = count[g];
+      total[h] += c;
+      const d = discounts[nodeDepth[g] - 1];
+      backoff[h] += c === 1 ? d[0] : c === 2 ? d[1] : d[2];
     }
     const gamma = new Float64Array(nodes);
-    for (let nd = 0; nd < nodes; nd++) gamma[nd] = total[nd] > 0 ? backoff[nd] / total[nd] : 1;
+    for (let h = 0; h < nodes; h++) gamma[h] = total[h] > 0 ? backoff[h] / total[h] : 1;
 
-    // Followers of each node, sorted by id: counting sort by id, then a stable one by node.
-    const byId = new Int32Array(E);
+    // Followers of each context, sorted by id: counting sort by id, then a stable one by context.
+    const byId = new Int32Array(nodes - 1);
     {
       const at = new Int32Array(V + 1);
-      for (let e = 0; e < E; e++) at[eId[e] + 1]++;
+      for (let g = 1; g < nodes; g++) at[nodeId[g] + 1]++;
       for (let v = 0; v < V; v++) at[v + 1] += at[v];
-      for (let e = 0; e < E; e++) byId[at[eId[e]]++] = e;
+      for (let g = 1; g < nodes; g++) byId[at[nodeId[g]]++] = g;
     }
     const start = new Int32Array(nodes + 1);
-    for (let e = 0; e < E; e++) start[eNode[e] + 1]++;
-    for (let nd = 0; nd < nodes; nd++) start[nd + 1] += start[nd];
+    for (let g = 1; g < nodes; g++) start[nodeCtx[g] + 1]++;
+    for (let h = 0; h < nodes; h++) start[h + 1] += start[h];
     const fill = start.slice(0, nodes);
-    const folId = new Int32Array(E);
-    const folShare = new Float64Array(E);
-    for (let j = 0; j < E; j++) {
-      const e = byId[j];
-      const nd = eNode[e];
-      const c = count[e];
-      const d = discounts[nodeDepth[nd]];
-      const at = fill[nd]++;
-      folId[at] = eId[e];
-      folShare[at] = Math.max(c - (c === 1 ? d[0] : c === 2 ? d[1] : d[2]), 0) / total[nd];
+    const folId = new Int32Array(nodes - 1);
+    const folShare = new Float64Array(nodes - 1);
+    for (let j = 0; j < nodes - 1; j++) {
+      const g = byId[j];
+      const h = nodeCtx[g];
+      const c = count[g];
+      const d = discounts[nodeDepth[g] - 1];
+      const at = fill[h]++;
+      folId[at] = nodeId[g];
+      folShare[at] = Math.max(c - (c === 1 ? d[0] : c === 2 ? d[1] : d[2]), 0) / total[h];
     }
     return new KneserNeyModel(order, V, { codePoints: sorted, children, gamma, start, folId, folShare, discounts });
   }
