@@ -187,6 +187,26 @@ describe('StateCache', function () {
       assert.ok(most <= 2 * opts.everyTokens + 8, `an edit at the cursor read ${most} tokens (a cold read: ${first})`);
     });
 
+    it('a request inside a chain (the cursor moved up) is kept: asking again costs nothing', () => {
+      for (const tokenizer of [CHAR, BPE]) {
+        const session = makeSession('lstm', tokenizer);
+        const cache = new StateCache(session, tokenizer, opts);
+        const doc = randomText(new Rng(10), 60);
+        const end = request(tokenizer, doc, doc.length, ctx);
+        cache.stateAt('d', end.text, end.boundary);
+        const up = doc.length - 7;
+        const r = request(tokenizer, doc, up, ctx);
+        assert.strictEqual(r.cs, end.cs, 'the test needs the same context start');
+        const first = cache.stateAt('d', r.text, r.boundary);
+        assert.ok(first.tokensRead > 0 && first.tokensRead <= 2 * opts.everyTokens + 8, `${tokenizer.kind}: read ${first.tokensRead}`);
+        const again = cache.stateAt('d', r.text, r.boundary);
+        assert.strictEqual(again.tokensRead, 0, `${tokenizer.kind}: the same request read ${again.tokensRead} tokens again`);
+        assert.ok(stateError(again.state, fresh(session, tokenizer, r.text, r.cs, r.boundary)) <= TOL);
+        // The chain past it is still there: back at the end costs nothing either.
+        assert.strictEqual(cache.stateAt('d', end.text, end.boundary).tokensRead, 0);
+      }
+    });
+
     it('a chain is found again by its text after an edit above it shifts it', () => {
       for (const tokenizer of [CHAR, BPE]) {
         const session = makeSession('lstm', tokenizer);

@@ -459,6 +459,21 @@ export class StateCache {
       this.addBytes(c, k.bytes);
       if (spaced) lastSpaced = state.position;
     }
+    if (!extending && tokensRead > 0) {
+      // A request inside the chain (the cursor moved up): keep its state too, so that asking again costs
+      // nothing; at most one such state between two spaced ones.
+      let i = start + 1;
+      while (i < c.kept.length && c.kept[i].off < rel) i++;
+      let j = i;
+      while (j < c.kept.length - 1 && !c.kept[j].spaced) j++; // the chain's tip stays
+      let lo = i;
+      while (lo > start + 1 && !c.kept[lo - 1].spaced) lo--;
+      for (const k of c.kept.slice(lo, j)) this.addBytes(c, -k.bytes);
+      const copy = this.session.copyState(state);
+      const k: Kept = { off: rel, state: copy, spaced: false, stable: cuts[cuts.length - 1].stable, bytes: stateBytes(copy) };
+      c.kept.splice(lo, j - lo, k);
+      this.addBytes(c, k.bytes);
+    }
     return { state, tokensRead };
   }
 
