@@ -40,6 +40,10 @@ export interface CompletionRecord {
   workerMs?: number;
   /** From the request to the provider's answer. */
   ms: number;
+  /** The document's version when the provider answered (a shown item is always for the version it was asked for). */
+  answeredVersion?: number;
+  /** Where a cancelled request stopped: in the debounce, in the worker (answered 'cancelled'), or after the worker's answer. */
+  cancelledIn?: 'debounce' | 'worker' | 'provider';
   message?: string;
 }
 
@@ -128,6 +132,7 @@ export class CompletionService implements vscode.InlineCompletionItemProvider, v
     const done = (outcome: CompletionRecord['outcome'], items: vscode.InlineCompletionItem[] = []) => {
       record.outcome = outcome;
       record.ms = performance.now() - t0;
+      record.answeredVersion = document.version;
       this.records.push(record);
       if (this.records.length > RECORDS) this.records.splice(0, this.records.length - RECORDS);
       return items;
@@ -140,8 +145,10 @@ export class CompletionService implements vscode.InlineCompletionItemProvider, v
     if (!allowsSuggestion(after)) return done('text after the cursor');
     const key = await this.refreshModel();
     if (!key) return done('no model');
-    if (s.debounceMs > 0 && record.trigger === 'automatic' && !(await wait(s.debounceMs, token))) return done('cancelled');
-    if (token.isCancellationRequested) return done('cancelled');
+    if ((s.debounceMs > 0 && record.trigger === 'automatic' && !(await wait(s.debounceMs, token))) || token.isCancellationRequested) {
+      record.cancelledIn = 'debounce';
+      return done('cancelled');
+    }
     const text = document.getText(new vscode.Range(new vscode.Position(0, 0), position));
     const { id, answer } = this.client.complete({ doc: document.uri.toString(), text, after, options: s.decode });
     const sub = token.onCancellationRequested(() => this.client.cancel(id));
@@ -155,7 +162,10 @@ export class CompletionService implements vscode.InlineCompletionItemProvider, v
     } finally {
       sub.dispose();
     }
-    if (a.kind === 'cancelled' || token.isCancellationRequested || document.version !== record.version) return done('cancelled');
+    if (a.kind === 'cancelled' || token.isCancellationRequested || document.version !== record.version) {
+      record.cancelledIn = a.kind === 'cancelled' ? 'worker' : 'provider';
+      return done('cancelled');
+    }
     record.workerMs = a.workerMs;
     if (!a.suggestion) return done(a.reason);
     const edit = completionEdit(a.suggestion.text, after);

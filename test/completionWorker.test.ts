@@ -11,7 +11,9 @@
 
 import * as assert from 'assert';
 import * as path from 'path';
-import { encodeCheckpoint } from '../kernels/checkpoint';
+import { checkpointTokenizer, decodeCheckpoint, encodeCheckpoint } from '../kernels/checkpoint';
+import { CompletionEngine } from '../kernels/complete/engine';
+import { InferenceSession } from '../kernels/infer';
 import { ModelConfig } from '../kernels/config';
 import { initParams } from '../kernels/params';
 import { trainCharTokenizer } from '../kernels/tokenizer';
@@ -178,5 +180,82 @@ describe('completion worker: protocol and cancellation (stand-in engine)', funct
     fx.client.setModel('bad', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
     await assert.rejects(fx.client.complete(req('abc')).answer, (e: Error) => e instanceof CompletionWorkerError && e.stale && /no model is loaded/.test(e.message));
     assert.ok(fx.said.some((m) => /could not load the model/.test(m)), `no problem was reported: ${fx.said}`);
+  });
+});
+
+describe('completion worker: the real CompletionEngine', function () {
+  this.timeout(120_000);
+  const clients: CompletionClient[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.dispose();
+  });
+
+  function realClient(): { client: CompletionClient; loaded: Promise<void> } {
+    let resolve!: () => void;
+    const loaded = new Promise<void>((r) => (resolve = r));
+    const problems: string[] = [];
+    const client = new CompletionClient(WORKER, {
+      onProblem: (m) => problems.push(m),
+      onLoaded: (_key, what) => { if (what === 'model') resolve(); },
+    }, { maxBytes: 8 << 20 });
+    clients.push(client);
+    return { client, loaded };
+  }
+
+  it('its suggestions equal CompletionEngine run in this thread, as a document is typed, edited and typed again', async () => {
+    const bytes = modelBytes(3);
+    const ck = decodeCheckpoint(bytes, 'test');
+    const here = new CompletionEngine({ session: new InferenceSession(ck.config, ck.params), tokenizer: checkpointTokenizer(ck, 'test', '') });
+    const { client } = realClient();
+    client.setModel('m3', bytes);
+    const options = { ...DEFAULT_DECODE, minConfidence: 0 };
+    let text = TEXT;
+    const compare = async (cursor: number, after = '') => {
+      const got = await client.complete({ doc: 'file:///d.ts', text: text.slice(0, cursor), after, options }).answer;
+      const want = here.complete({ doc: 'x', text: text.slice(0, cursor), after, options, useCache: false });
+      assert.strictEqual(got.kind, 'completed');
+      if (got.kind !== 'completed') return;
+      assert.strictEqual(got.suggestion?.text, want.suggestion?.text, `at ${cursor}`);
+      if (got.suggestion && want.suggestion) assert.ok(Math.abs(got.suggestion.confidence - want.suggestion.confidence) < 1e-5, `confidence at ${cursor}: ${got.suggestion.confidence} vs ${want.suggestion.confidence}`);
+      return got;
+    };
+    let shown = 0;
+    for (let p = 300; p < 330; p++) if ((await compare(p))?.suggestion) shown++;
+    // An edit far above the cursor, told to the worker, then typing on.
+    text = `${text.slice(0, 40)}XYZ${text.slice(41)}`;
+    client.edit('file:///d.ts', 40);
+    for (let p = 330; p < 345; p++) if ((await compare(p))?.suggestion) shown++;
+    // Mid-line before closers, and text after the cursor that forbids a suggestion.
+    const r = await compare(text.indexOf('(b + "x")') + 1, 'b + "x")];');
+    assert.ok(r?.kind === 'completed' && r.suggestion === null && r.reason === 'text after the cursor');
+    await compare(text.indexOf('(b + "x")') + 1, ')');
+    console.log(`      ${shown} of 45 positions had a suggestion; every one equal to the engine's here`);
+    assert.ok(shown > 0, 'no position had a suggestion');
+  });
+
+  it('a request superseded while the model reads is answered cancelled, and the newer one is answered', async () => {
+    // A hidden-256, 2-layer model and 24 lines of 900 characters: reading the context takes seconds.
+    const long = Array.from({ length: 24 }, (_, i) => `${'abcdefgh '.repeat(100)}${i}`).join('\n');
+    const tokenizer = trainCharTokenizer(long);
+    const config: ModelConfig = { cell: 'lstm', vocabSize: tokenizer.vocabSize, embedSize: 16, hiddenSize: 256, numLayers: 2, dropout: 0 };
+    const bytes = encodeCheckpoint({ config, params: initParams(config, 1), tokenizer: tokenizer.toJSON(), step: 1 });
+    const { client, loaded } = realClient();
+    client.setModel('big', bytes);
+    await loaded;
+    const options = { ...DEFAULT_DECODE, minConfidence: 0 };
+    const t0 = Date.now();
+    const first = client.complete({ doc: 'file:///long.ts', text: long, after: '', options });
+    await new Promise((r) => setTimeout(r, 100));
+    const second = client.complete({ doc: 'file:///short.ts', text: 'abc', after: '', options });
+    const a = await first.answer;
+    const ms = Date.now() - t0;
+    const b = await second.answer;
+    // The same request left to finish (on another document: nothing of the first was kept).
+    const full = await client.complete({ doc: 'file:///long2.ts', text: long, after: '', options }).answer;
+    const fullMs = full.kind === 'completed' ? full.workerMs : NaN;
+    console.log(`      the long request was answered ${a.kind} after ${ms} ms (left to finish it takes ${fullMs.toFixed(0)} ms in the worker); the short one ${b.kind}`);
+    assert.deepStrictEqual(a, { kind: 'cancelled' });
+    assert.strictEqual(b.kind, 'completed');
+    assert.ok(full.kind === 'completed' && full.tokensRead > 14_000, `the long request read only ${full.kind === 'completed' ? full.tokensRead : '?'} tokens`);
   });
 });
