@@ -46,15 +46,17 @@ export const EVAL_COMPLETIONS_USAGE = `Eval-completions options (defaults: the e
                            above 0 the model alone is reported too, as "lstmAlone"
   --no-cache               the model reads its context afresh at every request
   --latency-lines N        lines of the latency scenario's file (default ${DEFAULT_LATENCY_LINES}; 0 = no latency run)
-  --latency-requests N     its requests, each after a random edit (default ${DEFAULT_LATENCY_REQUESTS}; 0 = none)`;
+  --latency-requests N     its requests, each after a random edit (default ${DEFAULT_LATENCY_REQUESTS}; 0 = none)
+  --latency-reread-lines N with the cache, after each request re-read (untimed, as idle work) the contexts
+                           of the N lines after the edit (default 0: no idle work between requests)`;
 
 const OPTIONS = {
   json: { type: 'boolean' }, corpus: { type: 'string' }, order: { type: 'string' }, beam: { type: 'string' }, stop: { type: 'string' },
   'max-chars': { type: 'string' }, 'min-confidence': { type: 'string' }, 'ngram-weight': { type: 'string' }, 'no-cache': { type: 'boolean' },
-  'latency-lines': { type: 'string' }, 'latency-requests': { type: 'string' }, ...CORPUS_OPTIONS,
+  'latency-lines': { type: 'string' }, 'latency-requests': { type: 'string' }, 'latency-reread-lines': { type: 'string' }, ...CORPUS_OPTIONS,
 } as const;
 
-const USAGE_LINE = 'usage: gatescope eval-completions CHECKPOINT DIR [--json] [--corpus TRAINDIR] [--order N] [--beam N] [--stop line|identifier|length] [--max-chars N] [--min-confidence X] [--ngram-weight W] [--no-cache] [--latency-lines N] [--latency-requests N]';
+const USAGE_LINE = 'usage: gatescope eval-completions CHECKPOINT DIR [--json] [--corpus TRAINDIR] [--order N] [--beam N] [--stop line|identifier|length] [--max-chars N] [--min-confidence X] [--ngram-weight W] [--no-cache] [--latency-lines N] [--latency-requests N] [--latency-reread-lines N]';
 
 /** The four figures the issue asks for, per system. */
 function figures(r: SystemReport): { savedPercent: number; acceptRate: number; shownPer100Chars: number; latencyMs: LatencyMs } {
@@ -80,6 +82,7 @@ export async function evalCompletionsCommand(argv: string[]): Promise<void> {
   check(weight >= 0 && weight <= 1, `--ngram-weight must be from 0 to 1, got ${weight}`);
   const latencyLines = int(o, 'latency-lines', DEFAULT_LATENCY_LINES, 0, 1_000_000);
   const latencyRequests = int(o, 'latency-requests', DEFAULT_LATENCY_REQUESTS, 0, 1_000_000);
+  const rereadLines = int(o, 'latency-reread-lines', 0, 0, 100_000);
   const useCache = !o['no-cache'];
   const log = (s: string) => process.stderr.write(s + '\n');
 
@@ -118,7 +121,7 @@ export async function evalCompletionsCommand(argv: string[]): Promise<void> {
     const file = latencyFile([...files, training.text], latencyLines);
     log(`latency: ${latencyLines} lines, ${latencyRequests} requests after random edits, with the cache then without…`);
     const target = engineLatencyTarget(engine);
-    const cached = latencyRun(target, file, { requests: latencyRequests, seed: 1, useCache: true, options });
+    const cached = latencyRun(target, file, { requests: latencyRequests, seed: 1, useCache: true, options, rereadLines });
     const uncached = latencyRun(target, file, { requests: latencyRequests, seed: 1, useCache: false, options });
     latency = { cached, uncached };
   }
@@ -156,7 +159,7 @@ export async function evalCompletionsCommand(argv: string[]): Promise<void> {
   lines.push(`bits per character on ${dir}: model ${bitsPerChar.toFixed(4)}, n-gram ${ngramBitsPerChar.toFixed(4)}`);
   if (latency) {
     const l = (r: LatencyReport) => `p50 ${r.latencyMs.p50.toFixed(2)} ms, p95 ${r.latencyMs.p95.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms (tokens read p50/p95/p99 ${r.tokensRead.p50}/${r.tokensRead.p95}/${r.tokensRead.p99})`;
-    lines.push(`latency, ${latency.cached.lines} lines, ${latency.cached.requests} requests after random edits: with the cache ${l(latency.cached)} (warming it took ${latency.cached.warmSeconds.toFixed(1)} s); without ${l(latency.uncached)}`);
+    lines.push(`latency, ${latency.cached.lines} lines, ${latency.cached.requests} requests after random edits: with the cache ${l(latency.cached)} (warming it took ${latency.cached.warmSeconds.toFixed(1)} s${rereadLines ? `; re-reading ${rereadLines} lines after each edit, untimed, ${latency.cached.rereadSeconds.toFixed(1)} s` : ''}); without ${l(latency.uncached)}`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }

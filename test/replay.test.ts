@@ -314,4 +314,34 @@ describe('replay: the latency run', () => {
     assert.strictEqual(without.warmSeconds, 0);
     assert.strictEqual(without.shown, shown);
   });
+
+  it('rereadLines: after each request, primes the next N line starts after the edit (with the cache only)', () => {
+    const file = latencyFile(['l1\nline two\n3\n'], 12);
+    const a = recordingTarget();
+    const r = latencyRun(a.target, file, { requests: 30, seed: 9, useCache: true, options: DEFAULT_DECODE, rereadLines: 4 });
+    assert.strictEqual(r.rereadLines, 4);
+    const rest = a.log.slice(file.split('\n').length - 1);
+    const rng = new Rng(9);
+    let text = file;
+    let i = 0;
+    for (let q = 0; q < 30; q++) {
+      const e = randomEdit(text, rng);
+      text = e.text;
+      assert.deepStrictEqual([rest[i].op, rest[i + 1].op], ['edit', 'complete']);
+      i += 2;
+      const want: string[] = [];
+      for (let at = e.offset, k = 0; k < 4; k++) {
+        const nl = text.indexOf('\n', at);
+        if (nl < 0) break;
+        want.push(text.slice(0, nl + 1));
+        at = nl + 1;
+      }
+      const got = [];
+      while (i < rest.length && rest[i].op === 'prime') got.push(rest[i++].arg);
+      assert.deepStrictEqual(got, want, `request ${q}`);
+    }
+    const b = recordingTarget();
+    latencyRun(b.target, file, { requests: 30, seed: 9, useCache: false, options: DEFAULT_DECODE, rereadLines: 4 });
+    assert.strictEqual(b.log.filter((l) => l.op === 'prime').length, 0);
+  });
 });
