@@ -12,6 +12,9 @@
 //     same files from test/vscode/corpusFixture.ts's workspace;
 //  2d. the progress surfaces ("@surfaces", vscode/surfaceWatch.ts): "auto" beside SwiftShader, Stop, the
 //     notification and status bar during training, the form's settings, watched from outside;
+//  2f. inline completions ("@completions", suite/completions.spec.ts): ghost text, Tab, accept-word, the
+//     auto-closed `)`, superseded requests, off / no model / below threshold, the status bar item clicked
+//     from outside, and the host's answers while a fast typist types;
 //  3. the packaged .vsix installed with --install-extension, used as a user would (command palette),
 //     with a screenshot of the workbench while it trains (GATESCOPE_UPDATE_SCREENSHOT=1 copies it
 //     into media/screenshot.png for the README).
@@ -26,6 +29,7 @@ import { SERIES_CONTRAST, contrastRatio, parseColor } from '../webview/chart';
 import { FIELDS } from '../webview/form';
 import { makeCorpusFixture } from './vscode/corpusFixture';
 import { makeFixtureWorkspace, makeManySmallFiles } from './vscode/fixture';
+import type { CompletionsCase } from './vscode/suite/completions.spec';
 import type { InspectorCase } from './vscode/suite/inspector.spec';
 import { InspectorReport, driveInspector } from './vscode/inspectorDriver';
 import { KeystrokeReport, drivePanelKeystrokes } from './vscode/keyboardDriver';
@@ -378,6 +382,84 @@ describe('GateScope in a real VS Code (code-server)', function () {
       console.log(`      ${f}: ${kb.toFixed(0)} KB`);
       assert.ok(kb < 400, `${f} is ${kb.toFixed(0)} KB`);
       if (process.env.GATESCOPE_UPDATE_SCREENSHOT === '1') fs.copyFileSync(f, path.join(PROJECT_ROOT, 'media', path.basename(f)));
+    }
+  });
+
+  it('inline completions: typing shows the model\'s ghost text, Tab inserts it, accept-word one word, before an auto-closed `)`; superseded requests are not shown; nothing when off (status bar click), with no model or below the threshold; the host answers within 200 ms while keys come every 30 ms (in-host suite "@completions" and driver)', async () => {
+    // The lines a small model learns by heart in half a minute, so its suggestions are predictable.
+    const corpusBlock = [
+      'const total = computeTotal(items, price);',
+      'export function formatName(user: string): string {',
+      '  return user.trim().toLowerCase();',
+      '}',
+      'if (value > limit) {',
+      '  console.log("value is above the limit");',
+      '}',
+      'let count = items.length + offset;',
+    ];
+    const corpus = path.join(tmp, 'completions-corpus');
+    fs.mkdirSync(corpus, { recursive: true });
+    fs.writeFileSync(path.join(corpus, 'lines.ts'), `${corpusBlock.join('\n')}\n`.repeat(250));
+    const fx = makeFixtureWorkspace(path.join(tmp, 'completions'), {
+      sizeKb: 20,
+      settings: {
+        'gatescope.completions.enabled': false,
+        // Only the inline suggestions: no suggest widget over them; brackets always auto-close.
+        'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.wordBasedSuggestions': 'off',
+        'editor.parameterHints.enabled': false,
+        'editor.autoClosingBrackets': 'always',
+        'editor.inlineSuggest.enabled': true,
+      },
+    });
+    const file = 'src/typing.ts';
+    fs.writeFileSync(path.join(fx.root, file), `${corpusBlock.join('\n')}\n`.repeat(3));
+    const syncDir = path.join(tmp, 'completions-sync');
+    fs.mkdirSync(syncDir, { recursive: true });
+    const cliPath = path.join(PROJECT_ROOT, 'out', 'cli', 'gatescope.js');
+    const small = path.join(tmp, 'completions-small.safetensors'), big = path.join(tmp, 'completions-big.safetensors');
+    const train = (args: string[]) => run(process.execPath, [cliPath, 'train', corpus, '--quiet', '--sample-length', '1', '--seq', '64', '--batch', '16', '--embed', '16', ...args]);
+    train(['--arch', 'lstm', '--hidden', '64', '--layers', '1', '--time', '40', '--out', small]);
+    train(['--arch', 'lstm', '--hidden', '256', '--layers', '2', '--steps', '1', '--out', big]);
+    writeJsonAtomic(path.join(syncDir, 'case.json'), { smallModel: small, bigModel: big, file, corpusBlock } satisfies CompletionsCase);
+    const selector = statusBarItemSelector('gatescope.gatescope', 'gatescope.completionStatus');
+    let statusTexts: string[] = [];
+    let driverError = '';
+    const r = await runExtensionTests({
+      workspace: fx.root,
+      developmentPaths: [PROJECT_ROOT],
+      testsPath: TESTS_PATH,
+      extensionEnv: { GATESCOPE_TEST_GREP: '@completions', GATESCOPE_COMPLETIONS_SYNC: syncDir },
+      expectTests: 7,
+      timeoutMs: 15 * 60_000,
+      failureScreenshot: path.join(tmp, 'completions-failure.png'),
+      during: async (wb) => {
+        let exited = false;
+        void wb.exited.then(() => (exited = true));
+        const gone = () => (exited ? 'the extension host exited' : fs.existsSync(path.join(syncDir, 'host-done.json')) ? 'the in-host tests ended' : undefined);
+        const watch = watchText(wb.page, selector, 200);
+        try {
+          // The in-host spec asks for two clicks on the completions item: off, then on again.
+          for (const n of [1, 2]) {
+            await waitForJson(path.join(syncDir, `click-${n}.json`), `the spec to ask for click ${n}`, 10 * 60_000, gone);
+            await wb.page.click(selector);
+            writeJsonAtomic(path.join(syncDir, `clicked-${n}.json`), { t: Date.now() });
+          }
+        } catch (e) {
+          driverError = (e as Error).message;
+        }
+        await waitForJson(path.join(syncDir, 'host-done.json'), 'the in-host tests', 10 * 60_000, () => (exited ? 'the extension host exited' : undefined)).catch(() => undefined);
+        statusTexts = await watch.stop();
+      },
+    });
+    printReport(r.log);
+    assert.strictEqual(r.exitCode, 0, `the in-host completions spec failed:\n${logTail(r.log, 80)}`);
+    assert.strictEqual(driverError, '', 'the outside driver failed');
+    const seen = [...new Set(statusTexts.map((t) => t.trim()))];
+    console.log(`      the completions item showed ${JSON.stringify(seen)}`);
+    for (const want of [/waiting for a model/, /completions off/, /^GateScope completions$/]) {
+      assert.ok(seen.some((t) => want.test(t)), `the status bar item never showed ${want}: ${JSON.stringify(seen)}`);
     }
   });
 
