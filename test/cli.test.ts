@@ -50,7 +50,7 @@ describe('cli', function () {
     const e = runCli(['eval', out, dir, '--json']);
     assert.strictEqual(e.code, 0, e.stderr);
     const j = JSON.parse(e.stdout);
-    assert.deepStrictEqual(Object.keys(j).sort(), ['bitsPerChar', 'bitsPerToken', 'chars', 'tokens']);
+    assert.deepStrictEqual(Object.keys(j).sort(), ['bitsPerChar', 'bitsPerToken', 'chars', 'ngramBitsPerChar', 'ngramOrder', 'tokens']);
     assert.ok(j.bitsPerChar > 0 && j.bitsPerChar < 10 && j.tokens > 100 && j.chars === j.tokens);
     const r2 = runCli(['train', dir, '--steps', '6', '--resume', '--out', out, ...TINY]);
     assert.strictEqual(r2.code, 0, r2.stderr);
