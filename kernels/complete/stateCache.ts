@@ -54,6 +54,8 @@ const INCOMPLETE = -1;
 /** Bookkeeping bytes counted per kept state and per chain on top of their arrays and text. */
 const STATE_OVERHEAD = 96;
 const CHAIN_OVERHEAD = 128;
+/** How much sparser states are kept in a chain's first minLines lines (see readFrom). */
+const SPARSE = 4;
 
 interface Kept {
   /** Offset from the chain's anchor (> 0). */
@@ -413,7 +415,15 @@ export class StateCache {
       if (this.splits(k, m, text, cs)) start = i;
     }
     let from = start >= 0 ? c.kept[start].off : 0;
-    const cuts = this.pieces(text, cs, from, rel, start >= 0 ? c.kept[start] : null, c);
+    // A cursor this chain serves is at least minLines lines below its anchor (unless the anchor is 0), so
+    // states before there only restart a read after an edit above the cursor: they are kept SPARSE times
+    // sparser, and a state is kept at the first cut from there on.
+    let dense = 0;
+    if (cs > 0) {
+      for (let k = 0; k < this.opts.context.minLines && dense >= 0; k++) dense = text.indexOf('\n', cs + dense) + 1 - cs;
+      if (dense < 0) dense = Infinity;
+    }
+    const cuts = this.pieces(text, cs, from, rel, start >= 0 ? c.kept[start] : null, c, dense);
     // BPE: a kept state (the tip read at an earlier cursor) that the scan shows to be a chunk boundary
     // of the current text saves reading up to it.
     for (let i = c.kept.length - 1; i > start; i--) {
@@ -431,9 +441,11 @@ export class StateCache {
     }
     const state = start >= 0 ? this.session.copyState(c.kept[start].state) : this.session.newState();
     let lastSpaced = 0;
+    let lastSpacedOff = 0;
     for (let i = start; i >= 0; i--) {
       if (c.kept[i].spaced) {
         lastSpaced = c.kept[i].state.position;
+        lastSpacedOff = c.kept[i].off;
         break;
       }
     }
@@ -443,7 +455,7 @@ export class StateCache {
       if (p.off <= from) continue;
       for (let j = 0; j < p.ids.length; j++) pending.push(p.ids[j]);
       const since = state.position + pending.length - lastSpaced;
-      const spaced = p.stable && since >= this.opts.everyTokens;
+      const spaced = p.stable && (since >= (p.off < dense ? SPARSE : 1) * this.opts.everyTokens || (p.off >= dense && lastSpacedOff < dense));
       if (!spaced && p.off !== rel) continue;
       throwIfCancelled(isCancelled);
       this.session.feedMany(state, pending);
@@ -457,7 +469,7 @@ export class StateCache {
       const k: Kept = { off: p.off, state: kept, spaced, stable: p.stable, bytes: stateBytes(kept) };
       c.kept.push(k);
       this.addBytes(c, k.bytes);
-      if (spaced) lastSpaced = state.position;
+      if (spaced) [lastSpaced, lastSpacedOff] = [state.position, p.off];
     }
     if (!extending && tokensRead > 0) {
       // A request inside the chain (the cursor moved up): keep its state too, so that asking again costs
@@ -481,10 +493,10 @@ export class StateCache {
    * The pieces of a read from `from` to `rel` (offsets from cs), in order, each ending where a state
    * may be kept, with its tokens; the last ends at rel. BPE: one piece per pre-tokenizer chunk of the
    * current text (stable when LOOKAHEAD units past its end are in the text); char: pieces of about
-   * everyTokens tokens counted from the last spaced state (an unknown character's escape is 7 tokens),
-   * never splitting a surrogate pair. The pieces' tokens joined are encode(text.slice(cs + from, cs + rel)).
+   * everyTokens tokens counted from the last spaced state (an unknown character's escape is 7 tokens)
+   * and one ending at `dense`, never splitting a surrogate pair. The pieces' tokens joined are encode(text.slice(cs + from, cs + rel)).
    */
-  private pieces(text: string, cs: number, from: number, rel: number, startKept: Kept | null, c: Chain): Piece[] {
+  private pieces(text: string, cs: number, from: number, rel: number, startKept: Kept | null, c: Chain, dense: number): Piece[] {
     const out: Piece[] = [];
     if (this.bpe) {
       const end = Math.min(text.length, cs + rel + BPE_LOOKAHEAD);
@@ -515,7 +527,7 @@ export class StateCache {
       const n = ids[j] === CHAR_UNK ? 7 : 1;
       j += n;
       since += n;
-      if (since >= every && i < slice.length) {
+      if ((since >= every || from + i === dense) && i < slice.length) {
         out.push({ off: from + i, stable: true, ids: ids.subarray(pieceStart, j) });
         pieceStart = j;
         since = 0;
