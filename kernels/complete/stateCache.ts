@@ -126,6 +126,11 @@ export class StateCache {
   /** Every chain, least recently used first (a Map keeps insertion order). */
   private readonly lru = new Map<Chain, true>();
   private total = 0;
+  /**
+   * Chains a fork left behind (most are what an edit left of a chain whose anchor had moved): evicted
+   * before any other, until they are used again.
+   */
+  private readonly suspects = new Set<Chain>();
   private readonly bpe: boolean;
 
   constructor(readonly session: InferenceSession, readonly tokenizer: Tokenizer, readonly opts: StateCacheOptions) {
@@ -198,6 +203,7 @@ export class StateCache {
   }
 
   clear(): void {
+    this.suspects.clear();
     this.docs.clear();
     this.lru.clear();
     this.total = 0;
@@ -309,6 +315,7 @@ export class StateCache {
       fresh.text = partial.text.slice(0, partialM);
       fresh.bytes += 2 * fresh.text.length;
     }
+    if (partial) this.suspects.add(partial);
     this.register(fresh);
     this.lru.set(fresh, true);
     this.total += fresh.bytes;
@@ -368,6 +375,7 @@ export class StateCache {
   }
 
   private remove(c: Chain): void {
+    this.suspects.delete(c);
     if (!this.lru.delete(c)) return;
     this.unregister(c);
     this.total -= c.bytes;
@@ -379,6 +387,10 @@ export class StateCache {
   }
 
   private evict(): void {
+    for (const c of this.suspects) {
+      if (this.total <= this.opts.maxBytes) return;
+      this.remove(c);
+    }
     for (const c of this.lru.keys()) {
       if (this.total <= this.opts.maxBytes) break;
       this.remove(c);
@@ -395,6 +407,7 @@ export class StateCache {
     const c = this.findChain(d, text, cs, rel);
     this.lru.delete(c);
     this.lru.set(c, true);
+    this.suspects.delete(c);
     c.at = cs;
     try {
       this.reconcile(c, text, cs);
