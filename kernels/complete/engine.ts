@@ -108,6 +108,28 @@ export class CompletionEngine {
     this.cache.warm(doc, text, readBoundary(this.model.tokenizer, text, cs), isCancelled);
   }
 
+  /**
+   * Idle work after an edit at `offset` in the document's whole `text`: reads into the cache the contexts
+   * of the next `lines` line starts after it (an edit moves the anchors within DEFAULT_CONTEXT.windowLines
+   * lines of it and changes the text every context below it reads, so these are the requests whose chain
+   * is gone), so that a later request there costs only the steps since a kept state. Throws CancelledError.
+   */
+  readAhead(doc: string, text: string, offset: number, lines: number, isCancelled?: () => boolean): void {
+    for (let k = 0, at = offset; k < lines; k++) {
+      const nl = text.indexOf('\n', at);
+      if (nl < 0) break;
+      throwIfCancelled(isCancelled);
+      this.prime(doc, text.slice(0, nl + 1), isCancelled);
+      at = nl + 1;
+    }
+  }
+
+  /** Reads into the cache the context a request at the end of `text` needs (no decoding). Throws CancelledError. */
+  prime(doc: string, text: string, isCancelled?: () => boolean): void {
+    const cs = contextStart(text, text.length, this.cacheOptions.context);
+    this.cache.stateAt(doc, text, readBoundary(this.model.tokenizer, text, cs), isCancelled);
+  }
+
   /** The document changed from `offset` on (from onDidChangeTextDocument). */
   edit(doc: string, offset: number): void {
     this.cache.invalidate(doc, offset);

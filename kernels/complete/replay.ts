@@ -9,7 +9,6 @@
 
 import { Rng } from '../rng';
 import type { CompleteRequest, CompleteResult, CompletionEngine } from './engine';
-import { contextStart, readBoundary } from './anchors';
 import { decodeSuggestion } from './decode';
 import type { KneserNeyModel } from './ngram';
 import { ngramStepModel } from './stepModels';
@@ -264,10 +263,7 @@ export function engineLatencyTarget(engine: CompletionEngine): LatencyTarget {
     complete: (req) => engine.complete(req),
     edit: (doc, offset) => engine.edit(doc, offset),
     close: (doc) => engine.close(doc),
-    prime: (doc, text) => {
-      const cs = contextStart(text, text.length, engine.cacheOptions.context);
-      engine.cache.stateAt(doc, text, readBoundary(engine.model.tokenizer, text, cs));
-    },
+    prime: (doc, text) => engine.prime(doc, text),
   };
 }
 
