@@ -19,14 +19,14 @@ import { wasmSupport } from '../kernels/wasm/module';
 import { CompletionEngine } from '../kernels/complete/engine';
 import { KneserNeyModel } from '../kernels/complete/ngram';
 import { LatencyMs, LatencyReport, ReplaySystem, SystemReport, engineLatencyTarget, engineSystem, latencyFile, latencyRun, ngramSystem, replay, wordSystem } from '../kernels/complete/replay';
-import { DEFAULT_CACHE, DEFAULT_DECODE, DecodeOptions, StopAt } from '../kernels/complete/types';
+import { DEFAULT_CACHE, DEFAULT_DECODE, DEFAULT_NGRAM_WEIGHT, DecodeOptions, StopAt } from '../kernels/complete/types';
 import { WordCompletion } from '../kernels/complete/wordCompletion';
 import { int, num, parse, setting } from './args';
 import { CORPUS_OPTIONS, corpusOptions, readFolderCorpus, reportSkipped } from './corpusOptions';
 import { trainingText } from './trainingCorpus';
 
 /** The n-gram's share of the model's mixture when --ngram-weight is not given (0: the recurrent model alone). */
-export const DEFAULT_EVAL_NGRAM_WEIGHT = 0;
+export const DEFAULT_EVAL_NGRAM_WEIGHT = DEFAULT_NGRAM_WEIGHT;
 /** The latency scenario's file length and requests when not given (the acceptance: 5,000 lines). */
 export const DEFAULT_LATENCY_LINES = 5000;
 export const DEFAULT_LATENCY_REQUESTS = 200;

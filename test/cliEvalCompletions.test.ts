@@ -13,7 +13,7 @@ import { checkpointTokenizer, encodeCheckpoint } from '../kernels/checkpoint';
 import { CompletionEngine } from '../kernels/complete/engine';
 import { KneserNeyModel } from '../kernels/complete/ngram';
 import { ReplaySystem, SystemReport, engineSystem, ngramSystem, replay, wordSystem } from '../kernels/complete/replay';
-import { DEFAULT_CACHE, DEFAULT_DECODE, DecodeOptions } from '../kernels/complete/types';
+import { DEFAULT_CACHE, DEFAULT_DECODE, DEFAULT_NGRAM_WEIGHT, DecodeOptions } from '../kernels/complete/types';
 import { WordCompletion } from '../kernels/complete/wordCompletion';
 import { ModelConfig } from '../kernels/config';
 import { InferenceSession } from '../kernels/infer';
@@ -109,14 +109,14 @@ describe('gatescope eval-completions', function () {
     assert.strictEqual(j.files, 2);
     const held = ['a.js', 'b.js'].map((f) => fs.readFileSync(path.join(heldDir, 'src', f), 'utf8'));
     assert.strictEqual(j.chars, held.reduce((n, t) => n + Array.from(t).length, 0));
-    assert.ok(!('lstmAlone' in j) && !('latency' in j));
+    assert.ok('lstmAlone' in j && !('latency' in j), 'the default mixes the n-gram in, so the model alone is reported too');
     const options: DecodeOptions = { ...DEFAULT_DECODE, minConfidence: 0.05, stopAt: 'identifier', beamWidth: 2, maxChars: 12 };
-    const want = await inProcess(options, 0, true);
-    sameCounts(j, want, ['model', 'baseline', 'ngram']);
+    const want = await inProcess(options, DEFAULT_NGRAM_WEIGHT, true);
+    sameCounts(j, want, ['model', 'baseline', 'ngram', 'lstmAlone']);
     // Something was shown and accepted by each, so the comparison above says something.
     for (const name of ['model', 'baseline', 'ngram']) assert.ok(want.get(name)!.accepted > 0, `${name} accepted nothing`);
     // The options matter here: the defaults give other figures.
-    const defaults = await inProcess({ ...DEFAULT_DECODE, minConfidence: 0.05 }, 0, true);
+    const defaults = await inProcess({ ...DEFAULT_DECODE, minConfidence: 0.05 }, DEFAULT_NGRAM_WEIGHT, true);
     assert.notDeepStrictEqual([defaults.get('model')!.saved, defaults.get('ngram')!.saved], [want.get('model')!.saved, want.get('ngram')!.saved]);
   });
 
@@ -161,7 +161,7 @@ describe('gatescope eval-completions', function () {
     const r = runCli(['eval-completions', ck, heldDir, '--latency-requests', '0']);
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /^2 file\(s\), \d+ characters typed left to right/);
-    assert.match(r.stdout, /\n\s+model\s+[\d.]+%/);
+    assert.match(r.stdout, /\n\s+model \(n-gram weight 0\.7\)\s+[\d.]+%/);
     assert.match(r.stdout, /word baseline/);
     assert.match(r.stdout, /n-gram baseline \(order 7\)/);
     assert.match(r.stdout, /bits per character on .*: model [\d.]+, n-gram [\d.]+/);

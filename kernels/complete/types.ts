@@ -98,4 +98,12 @@ export interface StateCacheOptions {
   context: ContextOptions;
 }
 
+/**
+ * The n-gram's share when completions mix a character 7-gram of the training corpus into a char-tokenizer
+ * model (the setting gatescope.completions.ngramWeight and eval-completions' --ngram-weight). Measured on
+ * the held-out 5% of the fixed corpus with the CLI's 3-minute default model: keystrokes saved 24.5% by the
+ * LSTM alone, 29.6% by the n-gram alone, 29.2% / 30.0% / 29.8% mixed at 0.5 / 0.7 / 0.85.
+ */
+export const DEFAULT_NGRAM_WEIGHT = 0.7;
+
 export const DEFAULT_CACHE: StateCacheOptions = { everyTokens: 32, maxBytes: 64 * 1024 * 1024, context: DEFAULT_CONTEXT };
