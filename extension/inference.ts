@@ -1,5 +1,5 @@
 // Predictions and activations from the stored model, on the CPU in the extension host, for the
-// exported API (and later the inspector and completions). The InferenceSession is rebuilt only when
+// exported API (the inspector and the completions run in worker threads of their own). The InferenceSession is rebuilt only when
 // the stored checkpoint changes.
 
 import { InferenceSession } from '../kernels/infer';
@@ -37,22 +37,6 @@ export class ModelInference {
     const state = session.newState();
     session.feedMany(state, tokenizer.encode(text.length ? text.slice(-MAX_TEXT) : '\n'));
     return session.predict(state, Math.min(k, session.vocabSize)).map((p) => ({ id: p.id, token: tokenizer.tokenLabel(p.id), probability: p.probability }));
-  }
-
-  /** Greedy continuation of `prefix` up to the end of its line (at most maxTokens tokens). */
-  async continueLine(prefix: string, maxTokens: number): Promise<string> {
-    const { session, tokenizer } = await this.model();
-    const state = session.newState();
-    session.feedMany(state, tokenizer.encode(prefix.length ? prefix : '\n'));
-    const decoder = tokenizer.createDecoder();
-    let out = '';
-    for (let i = 0; i < maxTokens; i++) {
-      const [id] = session.greedy(state, 1);
-      out += decoder.push(id);
-      const nl = out.indexOf('\n');
-      if (nl >= 0) return out.slice(0, nl);
-    }
-    return out + decoder.flush();
   }
 
   async activations(text: string, layer: number): Promise<LayerActivations> {

@@ -14,7 +14,7 @@ import { maxAbsDiff } from '../kernels/tensor';
 import { tokenizerFromJSON } from '../kernels/tokenizer';
 import { ModelInference } from '../extension/inference';
 import { ModelStore } from '../extension/store';
-import { referenceArgmax, referenceLayers, referenceNextProbabilities } from './float64Reference';
+import { referenceLayers, referenceNextProbabilities } from './float64Reference';
 
 const TEXT = 'const a = 1;\nconst b = 2;\nfunction f(x) {\n  return x + a;\n}\n'.repeat(40);
 /** Enough for the model to continue 'function f(x) {\n  ret' with more than blanks (30 steps gave only spaces). */
@@ -64,7 +64,7 @@ describe('extension model store and inference', () => {
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'temporary files were left behind');
   });
 
-  it('predicts, traces and continues a line from the stored model as the float64 reference does', async () => {
+  it('predicts and traces from the stored model as the float64 reference does', async () => {
     const store = new ModelStore(dir);
     const inference = new ModelInference(store);
     const stored = (await store.load())!.checkpoint;
@@ -94,21 +94,5 @@ describe('extension model store and inference', () => {
     });
     await assert.rejects(inference.activations('x', 2), /layer/);
 
-    // The line is the reference's greedy continuation up to the end of the line, and is not empty
-    // (a check that accepted an empty or blank line would pass a completion that never completes anything).
-    const maxTokens = 40;
-    const continued = [...ids];
-    let expected = '';
-    const decoder = tokenizer.createDecoder();
-    for (let i = 0; i < maxTokens && !expected.includes('\n'); i++) {
-      const { id, margin } = referenceArgmax(config, params, continued);
-      assert.ok(margin > 1e-4, `the reference's two most likely tokens after ${JSON.stringify(tokenizer.decode(continued))} are too close to tell (${margin})`);
-      continued.push(id);
-      expected += decoder.push(id);
-    }
-    expected = expected.split('\n')[0];
-    assert.match(expected, /\S{3}/, `the trained model continues ${JSON.stringify(prefix)} with only ${JSON.stringify(expected)}: train it longer or pick a prefix it continues`);
-    console.log(`      ${JSON.stringify(prefix)} continues with ${JSON.stringify(expected)}`);
-    assert.strictEqual(await inference.continueLine(prefix, maxTokens), expected);
   });
 });
