@@ -10,6 +10,23 @@ import { Worker } from 'worker_threads';
 import type { DecodeOptions, Suggestion } from '../kernels/complete/types';
 import { CancelWords, CompletionWorkerData, FromCompletionWorker, ToCompletionWorker, WorkerCacheOptions } from './completionWorkerProtocol';
 
+/** Order of the character n-gram (the evaluation's). */
+export const NGRAM_ORDER = 7;
+/**
+ * Most characters (UTF-16 code units, 8 Mi: about 8 MB of ASCII) of the training corpus the n-gram is
+ * built from: the FIRST ones (the worker builds it in a few seconds and keeps it in a few hundred MB).
+ */
+export const NGRAM_MAX_CHARS = 8 * 1024 * 1024;
+
+/** The training text the n-gram is built from: the first `max` code units (a surrogate pair is never cut). */
+export function ngramText(train: string, max = NGRAM_MAX_CHARS): string {
+  if (train.length <= max) return train;
+  let end = max;
+  const c = train.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return train.slice(0, end);
+}
+
 /** A request failed in the worker; `stale` when it was made for another model than the worker holds. */
 export class CompletionWorkerError extends Error {
   constructor(message: string, readonly stale: boolean) {
@@ -78,11 +95,14 @@ export class CompletionClient {
     return this.model?.key ?? null;
   }
 
-  /** The n-gram mixed into the model (text null or weight 0: none). */
-  setNgram(key: string, text: string | null, weight: number, order: number): void {
-    if (this.ngram && this.ngram.key === key && this.ngram.weight === weight && this.ngram.order === order) return;
+  /** The n-gram mixed into the model (text null or weight 0: none). False when the worker already has exactly it (no message). */
+  setNgram(key: string, text: string | null, weight: number, order: number): boolean {
+    if (this.disposed || (this.ngram && this.ngram.key === key && this.ngram.weight === weight && this.ngram.order === order)) return false;
     this.ngram = { type: 'ngram', key, text, weight, order };
+    // A new worker is sent the n-gram as it starts.
     if (this.worker) this.post(this.ngram);
+    else this.ensureWorker();
+    return true;
   }
 
   setCache(cache: WorkerCacheOptions): void {

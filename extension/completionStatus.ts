@@ -11,7 +11,7 @@ const TEXT: Record<CompletionState, string> = {
   on: '$(sparkle) GateScope completions',
   off: '$(circle-slash) GateScope completions off',
   noModel: '$(watch) GateScope completions: waiting for a model',
-  loading: '$(loading~spin) GateScope completions: loading the model',
+  loading: '$(loading~spin) GateScope completions: loading',
   failed: '$(warning) GateScope completions: the model failed',
 };
 
@@ -19,7 +19,7 @@ const TOOLTIP: Record<CompletionState, string> = {
   on: 'GateScope inline completions are on. Click to turn them off.',
   off: 'GateScope inline completions are off. Click to turn them on.',
   noModel: 'GateScope inline completions are on, but there is no model yet: run "GateScope: Train on Workspace". Click to turn them off.',
-  loading: 'GateScope inline completions are on; the model is loading in the completion worker. Click to turn them off.',
+  loading: 'GateScope inline completions are on; the model is loading in the completion worker, or the character n-gram mixed into it is being built from the workspace\'s training corpus (gatescope.completions.ngramWeight). Click to turn them off.',
   failed: 'GateScope inline completions are on, but the model could not be used (see the GateScope output). Click to turn them off.',
 };
 

@@ -61,6 +61,7 @@ const S = {
   completionBeamWidth: cb('completionBeamWidth', 'completions.beamWidth', DEFAULT_DECODE.beamWidth),
   completionMinConfidence: cb('completionMinConfidence', 'completions.minConfidence', DEFAULT_DECODE.minConfidence),
   completionCacheMegabytes: cb('completionCacheMegabytes', 'completions.cacheMegabytes', 64),
+  completionNgramWeight: cb('completionNgramWeight', 'completions.ngramWeight', 0.7),
 };
 
 function choice<T extends string>(cfg: vscode.WorkspaceConfiguration, key: string, values: readonly T[], def: T, problems: string[]): T {
@@ -130,6 +131,8 @@ export interface CompletionSettings {
   cacheBytes: number;
   /** Where completions apply: language ids and globs; empty: the files the corpus includes (and untitled files). */
   files: string[];
+  /** Share of the character n-gram (built from the workspace's training corpus) in the model's distribution; 0: none. */
+  ngramWeight: number;
 }
 
 export function readCompletionSettings(): { settings: CompletionSettings; problems: string[] } {
@@ -147,6 +150,7 @@ export function readCompletionSettings(): { settings: CompletionSettings; proble
     },
     cacheBytes: number(cfg, S.completionCacheMegabytes, p) * 1024 * 1024,
     files: globs(cfg, 'completions.files', p),
+    ngramWeight: number(cfg, S.completionNgramWeight, p),
   };
   return { settings, problems: p };
 }

@@ -101,6 +101,7 @@ export const BOUNDS = {
   completionBeamWidth: [1, 16],
   completionMinConfidence: [0, 1],
   completionCacheMegabytes: [1, 4096],
+  completionNgramWeight: [0, 1],
 } as const;
 
 export type Bounded = keyof typeof BOUNDS;
@@ -133,6 +134,7 @@ const LABELS: Record<Bounded, string> = {
   completionBeamWidth: 'completion beam width',
   completionMinConfidence: 'completion confidence threshold',
   completionCacheMegabytes: 'completion state cache (MB)',
+  completionNgramWeight: 'completion n-gram weight',
 };
 
 const INTEGER: ReadonlySet<Bounded> = new Set<Bounded>(['vocabSize', 'embedSize', 'hiddenSize', 'numLayers', 'seqLen', 'batchSize', 'bpeVocabSize', 'seed', 'maxFileSizeKB', 'maxCorpusSizeMB', 'threads',

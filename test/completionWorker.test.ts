@@ -7,7 +7,9 @@
 // loop is busy, so only the shared words can tell it); a CancellationToken's cancel does the same; a
 // request replaced while it waits is answered 'cancelled' unrun; warming runs after a request and stops
 // for the next; a crashed worker fails its request and the next request gets a new worker with the
-// model. With the real CompletionEngine: the worker's suggestion equals the engine's run in this thread.
+// model. With the real CompletionEngine: the worker's suggestion equals the engine's run in this thread,
+// also with a character n-gram sent (setNgram) mixed in at a weight, when only the weight changes, and at
+// weight 0 (the model alone); the n-gram's text is the first part of the training text.
 
 import * as assert from 'assert';
 import * as path from 'path';
@@ -17,7 +19,8 @@ import { InferenceSession } from '../kernels/infer';
 import { ModelConfig } from '../kernels/config';
 import { initParams } from '../kernels/params';
 import { trainCharTokenizer } from '../kernels/tokenizer';
-import { CompletionAnswer, CompletionClient, CompletionWorkerError, completionEdit } from '../extension/completionClient';
+import { CompletionAnswer, CompletionClient, CompletionWorkerError, completionEdit, ngramText } from '../extension/completionClient';
+import { KneserNeyModel } from '../kernels/complete/ngram';
 import { CancelWords } from '../extension/completionWorkerProtocol';
 import { DEFAULT_DECODE } from '../kernels/complete/types';
 
@@ -87,6 +90,13 @@ describe('completion worker: cancellation words and the inserted text', () => {
     assert.deepStrictEqual(completionEdit('g(x)', ')]'), { insertText: 'g(x)]', replaceRestOfLine: true });
     assert.deepStrictEqual(completionEdit('g(x)]', ')]'), { insertText: 'g(x)]', replaceRestOfLine: true });
     assert.deepStrictEqual(completionEdit('"a"', '"  '), { insertText: '"a"  ', replaceRestOfLine: true });
+  });
+
+  it('the n-gram\'s text is the FIRST part of the training text, never ending in half a surrogate pair', () => {
+    assert.strictEqual(ngramText('abcdef', 10), 'abcdef');
+    assert.strictEqual(ngramText('abcdef', 4), 'abcd');
+    assert.strictEqual(ngramText('ab\u{1F600}cd', 3), 'ab');
+    assert.strictEqual(ngramText('ab\u{1F600}cd', 4), 'ab\u{1F600}');
   });
 });
 
@@ -190,16 +200,20 @@ describe('completion worker: the real CompletionEngine', function () {
     for (const c of clients.splice(0)) c.dispose();
   });
 
-  function realClient(): { client: CompletionClient; loaded: Promise<void> } {
+  function realClient(): { client: CompletionClient; loaded: Promise<void>; ngrams: string[] } {
     let resolve!: () => void;
+    const ngrams: string[] = [];
     const loaded = new Promise<void>((r) => (resolve = r));
     const problems: string[] = [];
     const client = new CompletionClient(WORKER, {
       onProblem: (m) => problems.push(m),
-      onLoaded: (_key, what) => { if (what === 'model') resolve(); },
+      onLoaded: (key, what) => {
+        if (what === 'model') resolve();
+        else ngrams.push(key);
+      },
     }, { maxBytes: 8 << 20 });
     clients.push(client);
-    return { client, loaded };
+    return { client, loaded, ngrams };
   }
 
   it('its suggestions equal CompletionEngine run in this thread, as a document is typed, edited and typed again', async () => {
@@ -257,5 +271,42 @@ describe('completion worker: the real CompletionEngine', function () {
     assert.deepStrictEqual(a, { kind: 'cancelled' });
     assert.strictEqual(b.kind, 'completed');
     assert.ok(full.kind === 'completed' && full.tokensRead > 14_000, `the long request read only ${full.kind === 'completed' ? full.tokensRead : '?'} tokens`);
+  });
+
+  it('with an n-gram sent (setNgram), its suggestions equal the engine mixing the same n-gram at the same weight; weight 0 is the model alone again', async () => {
+    const bytes = modelBytes(5);
+    const ck = decodeCheckpoint(bytes, 'test');
+    const corpus = TEXT.slice(0, 500);
+    const kn = KneserNeyModel.build(corpus, 7);
+    const engine = (w: number) => new CompletionEngine({ session: new InferenceSession(ck.config, ck.params), tokenizer: checkpointTokenizer(ck, 'test', ''), ngram: w > 0 ? kn : null, ngramWeight: w });
+    const mixed = engine(0.7), alone = engine(0), mixed3 = engine(0.3);
+    const { client, ngrams } = realClient();
+    client.setModel('m5', bytes);
+    assert.strictEqual(client.setNgram('ng', corpus, 0.7, 7), true);
+    assert.strictEqual(client.setNgram('ng', corpus, 0.7, 7), false, 'the same n-gram was sent twice');
+    const options = { ...DEFAULT_DECODE, minConfidence: 0 };
+    const text = TEXT;
+    const check = async (here: CompletionEngine, label: string) => {
+      let differ = 0;
+      for (let p = 600; p < 640; p++) {
+        const got = await client.complete({ doc: 'file:///n.ts', text: text.slice(0, p), after: '', options }).answer;
+        const want = here.complete({ doc: 'x', text: text.slice(0, p), after: '', options, useCache: false });
+        const other = (here === alone ? mixed : alone).complete({ doc: 'x', text: text.slice(0, p), after: '', options, useCache: false });
+        assert.strictEqual(got.kind, 'completed');
+        if (got.kind !== 'completed') return 0;
+        assert.strictEqual(got.suggestion?.text, want.suggestion?.text, `${label} at ${p}`);
+        if (got.suggestion && want.suggestion) assert.ok(Math.abs(got.suggestion.confidence - want.suggestion.confidence) < 1e-5, `${label}: confidence at ${p}`);
+        if (other.suggestion?.text !== want.suggestion?.text) differ++;
+      }
+      return differ;
+    };
+    const d1 = await check(mixed, 'mixed 0.7');
+    client.setNgram('ng', corpus, 0.3, 7);
+    await check(mixed3, 'mixed 0.3 (the same text: only the weight changes)');
+    client.setNgram('ng', corpus, 0, 7);
+    const d2 = await check(alone, 'weight 0');
+    console.log(`      the mixture's suggestion differs from the model alone's at ${d1} of 40 positions (${d2} seen from the other side); n-grams loaded: ${ngrams.join(', ')}`);
+    assert.ok(d1 > 0 && d2 > 0, 'the n-gram changes no suggestion here: the test cannot tell it is used');
+    assert.deepStrictEqual(ngrams, ['ng', 'ng', 'ng']);
   });
 });

@@ -47,6 +47,7 @@ const BOUNDED: Record<string, { bound: Bounded; default?: number }> = {
   'gatescope.completions.beamWidth': { bound: 'completionBeamWidth', default: DEFAULT_DECODE.beamWidth },
   'gatescope.completions.minConfidence': { bound: 'completionMinConfidence', default: DEFAULT_DECODE.minConfidence },
   'gatescope.completions.cacheMegabytes': { bound: 'completionCacheMegabytes', default: DEFAULT_CACHE.maxBytes / 1024 ** 2 },
+  'gatescope.completions.ngramWeight': { bound: 'completionNgramWeight', default: 0.7 },
 };
 
 describe('package.json settings against kernels/config.ts', () => {
@@ -67,7 +68,7 @@ describe('package.json settings against kernels/config.ts', () => {
 
   it('every completions setting has a description and a default; stopAt\'s choices and default are the decoder\'s', () => {
     const keys = Object.keys(SETTINGS).filter((k) => k.startsWith('gatescope.completions.'));
-    assert.deepStrictEqual(keys.sort(), ['beamWidth', 'cacheMegabytes', 'debounceMs', 'enabled', 'files', 'maxChars', 'minConfidence', 'stopAt'].map((k) => `gatescope.completions.${k}`));
+    assert.deepStrictEqual(keys.sort(), ['beamWidth', 'cacheMegabytes', 'debounceMs', 'enabled', 'files', 'maxChars', 'minConfidence', 'ngramWeight', 'stopAt'].map((k) => `gatescope.completions.${k}`));
     for (const k of keys) {
       const s = SETTINGS[k] as SettingSchema & { markdownDescription?: string; description?: string };
       assert.ok((s.markdownDescription ?? s.description ?? '').length > 20, `${k} has no description`);

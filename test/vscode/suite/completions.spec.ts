@@ -18,6 +18,11 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { checkpointTokenizer, decodeCheckpoint } from '../../../kernels/checkpoint';
 import { CompletionEngine } from '../../../kernels/complete/engine';
+import { KneserNeyModel } from '../../../kernels/complete/ngram';
+import { NGRAM_ORDER, ngramText } from '../../../extension/completionClient';
+import { collectWorkspaceCorpus } from '../../../extension/corpus';
+import { readSettings } from '../../../extension/settings';
+import { splitTrainVal } from '../../../kernels/trainingData';
 import { DEFAULT_DECODE } from '../../../kernels/complete/types';
 import { InferenceSession } from '../../../kernels/infer';
 import type { CompletionRecord } from '../../../extension/completions';
@@ -40,6 +45,7 @@ interface CompletionState {
   modelKey: string | null;
   loadedKey: string | null;
   records: CompletionRecord[];
+  ngram: { sentKey: string | null; loadedKey: string | null; weight: number; text: string | null };
 }
 
 const state = () => vscode.commands.executeCommand<CompletionState>('gatescope.test.completionState');
@@ -99,14 +105,22 @@ describe('GateScope inline completions @completions', function () {
     }
   }
 
-  /** The suggestion CompletionEngine gives here, in this thread, for the document's text before the cursor. */
-  function engineSuggestion(modelFile: string, options = DEFAULT_DECODE): string | null {
+  /**
+   * The suggestion CompletionEngine gives here, in this thread, for the document's text before the cursor,
+   * mixing the n-gram the service sent the worker (built here from the same text, at the same weight).
+   */
+  async function engineSuggestion(modelFile: string, options = DEFAULT_DECODE): Promise<string | null> {
     const ck = decodeCheckpoint(new Uint8Array(fs.readFileSync(modelFile)), modelFile);
-    const engine = new CompletionEngine({ session: new InferenceSession(ck.config, ck.params), tokenizer: checkpointTokenizer(ck, modelFile, '') });
+    const { ngram } = await ngramReady();
+    const kn = ngram.text !== null && ngram.weight > 0 ? KneserNeyModel.build(ngram.text, NGRAM_ORDER) : null;
+    const engine = new CompletionEngine({ session: new InferenceSession(ck.config, ck.params), tokenizer: checkpointTokenizer(ck, modelFile, ''), ngram: kn, ngramWeight: ngram.weight });
     const pos = editor.selection.active;
     const after = doc.lineAt(pos.line).text.slice(pos.character);
     return engine.complete({ doc: 'here', text: doc.getText(new vscode.Range(new vscode.Position(0, 0), pos)), after, options, useCache: false }).suggestion?.text ?? null;
   }
+
+  /** Waits until the worker has built the n-gram the service sent it. */
+  const ngramReady = () => until('the n-gram to be built in the worker', state, (s) => s.ngram.sentKey !== null && s.ngram.loadedKey === s.ngram.sentKey && s.status === 'on', 120_000);
 
   const decodeNow = () => ({ ...DEFAULT_DECODE, minConfidence: cfg().get<number>('completions.minConfidence', DEFAULT_DECODE.minConfidence) });
 
@@ -138,14 +152,29 @@ describe('GateScope inline completions @completions', function () {
   });
 
   it('typing shows the model\'s ghost text (the engine\'s suggestion for the same text), and Tab inserts it', async () => {
-    await vscode.commands.executeCommand('gatescope.import', vscode.Uri.file(c.smallModel));
+    // The setting first: it writes .vscode/settings.json, a file of the corpus the n-gram is built from.
     await set('completions.minConfidence', 0);
+    await vscode.commands.executeCommand('gatescope.import', vscode.Uri.file(c.smallModel));
     await until('the model to load in the worker', state, (s) => s.status === 'on' && s.loadedKey === s.modelKey, 120_000);
+    // The default gatescope.completions.ngramWeight mixes a char n-gram built from the workspace's
+    // training corpus: the same collector as training, the training part, its first NGRAM_MAX_CHARS.
+    const { ngram } = await ngramReady();
+    const log = vscode.window.createOutputChannel('GateScope completions test', { log: true });
+    try {
+      const { settings } = readSettings();
+      const collected = await collectWorkspaceCorpus(settings.corpus, { log });
+      const want = ngramText(splitTrainVal(collected.text, settings.validationFraction).train);
+      console.log(`      the n-gram: weight ${ngram.weight}, ${ngram.text?.length} characters (the workspace's training corpus here: ${want.length} of ${collected.text.length}, ${collected.files.length} files)`);
+      assert.strictEqual(ngram.weight, 0.7, 'the default n-gram weight was not used');
+      assert.ok(ngram.text !== null && ngram.text === want, 'the n-gram was not built from the workspace\'s training corpus');
+    } finally {
+      log.dispose();
+    }
     await freshLine();
     const line = c.corpusBlock[0];
     await type(line.slice(0, Math.ceil(line.length / 3)));
     const r = await answerNow((x) => x.outcome === 'shown');
-    const expected = engineSuggestion(c.smallModel, decodeNow());
+    const expected = await engineSuggestion(c.smallModel, decodeNow());
     console.log(`      typed ${JSON.stringify(doc.lineAt(doc.lineCount - 1).text)}; ghost text ${JSON.stringify(r.suggestion)} (confidence ${r.confidence?.toFixed(3)}, ${r.workerMs?.toFixed(1)} ms in the worker); the engine here: ${JSON.stringify(expected)}`);
     assert.strictEqual(r.suggestion, expected, 'the ghost text is not the model\'s suggestion');
     const before = doc.getText();
@@ -156,8 +185,20 @@ describe('GateScope inline completions @completions', function () {
   });
 
   it('accept-word inserts the ghost text\'s first word only', async () => {
-    // At the start of a fresh line the model suggests the whole next line of its block: several words.
-    await freshLine();
+    // After the first word of a line of its block the model alone suggests the rest of that line: several
+    // words (mixed with the workspace's n-gram, the expected-saving trim often keeps one word only).
+    await set('completions.ngramWeight', 0);
+    try {
+      await until('the n-gram to be dropped in the worker', state, (s) => s.ngram.sentKey === 'none' && s.ngram.loadedKey === 'none' && s.status === 'on', 60_000);
+      await freshLine();
+      await type(c.corpusBlock[1].slice(0, c.corpusBlock[1].indexOf(' ') + 1));
+      await acceptOneWord();
+    } finally {
+      await set('completions.ngramWeight', undefined);
+    }
+  });
+
+  async function acceptOneWord(): Promise<void> {
     const r = await answerNow((x) => x.outcome === 'shown' && /\w\W+\w/.test(x.insertText ?? ''));
     const before = doc.getText();
     await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord');
@@ -169,7 +210,7 @@ describe('GateScope inline completions @completions', function () {
     assert.ok(inserted.length > 0 && inserted.length < r.insertText!.length, 'accept-word did not insert one word of several');
     assert.match(inserted, /^\W*\w+\W*$/, 'accept-word inserted more than one word');
     await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
-  });
+  }
 
   it('ghost text shows before an auto-closed `)`, and Tab keeps a single `)`', async () => {
     await freshLine();
@@ -178,7 +219,7 @@ describe('GateScope inline completions @completions', function () {
     assert.strictEqual(doc.lineAt(lineNo).text, 'if ()', 'the editor did not auto-close the parenthesis (the test needs it)');
     const r = await answerNow((x) => x.outcome === 'shown');
     console.log(`      after "if (|)": ghost text ${JSON.stringify(r.suggestion)}, inserted as ${JSON.stringify(r.insertText)}`);
-    const expected = engineSuggestion(c.smallModel, decodeNow());
+    const expected = await engineSuggestion(c.smallModel, decodeNow());
     assert.strictEqual(r.suggestion, expected, 'the ghost text before ")" is not the model\'s suggestion');
     await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
     const text = await until('the accepted text', async () => doc.lineAt(lineNo).text, (t) => t !== 'if ()', 10_000);
