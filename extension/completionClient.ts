@@ -52,6 +52,8 @@ export interface CompletionClientOptions {
   onProblem(message: string): void;
   /** A model or n-gram finished loading in the worker. */
   onLoaded?(key: string, what: 'model' | 'ngram', ms: number): void;
+  /** A read-ahead ended in the worker (`done`: every line read; `ms`: the worker's time on it, requests between its slices included). */
+  onReadAheadEnded?(doc: string, done: boolean, ms: number): void;
   /** Tests only: a module whose createEngine replaces the CompletionEngine in the worker. */
   engineModule?: string;
 }
@@ -147,6 +149,14 @@ export class CompletionClient {
     if (this.worker) this.post({ type: 'close', doc });
   }
 
+  /**
+   * Idle work after edits: the worker reads into its cache the contexts of the lines after `offset` (the
+   * first offset edited) in the document's whole `text`, in slices that any request interrupts.
+   */
+  readAhead(doc: string, text: string, offset: number): void {
+    if (this.worker && this.model) this.post({ type: 'readAhead', doc, text, offset });
+  }
+
   dispose(): void {
     this.disposed = true;
     this.stopWorker(new Error('completions have been closed'));
@@ -178,6 +188,10 @@ export class CompletionClient {
     }
     if (m.type === 'loaded') {
       this.opts.onLoaded?.(m.key, m.what, m.ms);
+      return;
+    }
+    if (m.type === 'readAheadEnded') {
+      this.opts.onReadAheadEnded?.(m.doc, m.done, m.ms);
       return;
     }
     const p = this.pending.get(m.id);

@@ -9,7 +9,10 @@
 // reads the shared cancellation words (CancelWords in completionWorkerProtocol.ts) the host writes at
 // once, and a superseded request stops with CancelledError and is answered 'cancelled'. Between
 // requests the worker warms the document's chains (engine.warm) in slices of WARM_SLICE_MS that stop as
-// soon as a new request is made.
+// soon as a new request is made. After edits (the host sends 'readAhead' ~150 ms after the last one) it
+// reads ahead: engine.readAhead reads into the cache the contexts of the READ_AHEAD_LINES line starts
+// after the edit (an edit changes the context of every cursor in the lines below it), in slices a
+// request interrupts; the read-ahead goes on after the request (and its warming) until done.
 
 import { parentPort, workerData } from 'worker_threads';
 import { applyNoSimdEnv } from '../cli/engines';
@@ -24,6 +27,7 @@ import { CancelWords, CompletionWorkerData, FromCompletionWorker, ToCompletionWo
 export interface WorkerEngine {
   complete(req: CompleteRequest): CompleteResult;
   warm(doc: string, text: string, isCancelled?: () => boolean): void;
+  readAhead?(doc: string, text: string, offset: number, lines: number, isCancelled?: () => boolean): void;
   edit(doc: string, offset: number): void;
   close(doc: string): void;
   readonly cache: { readonly bytes: number };
@@ -38,6 +42,10 @@ export interface EngineModule {
 const WARM_SLICE_MS = 15;
 /** Most warming slices after one request (a cache that keeps nothing of a cut read would warm forever). */
 const WARM_SLICES = 40;
+/** Line starts after an edit whose contexts a read-ahead reads. */
+export const READ_AHEAD_LINES = 40;
+/** Most slices of one read-ahead (requests between them not counted). */
+const READ_AHEAD_SLICES = 400;
 
 applyNoSimdEnv(); // GATESCOPE_NO_WASM_SIMD=1: the reference engine in this thread too
 const port = parentPort;
@@ -55,6 +63,8 @@ let engine: WorkerEngine | null = null;
 let pending: Extract<ToCompletionWorker, { type: 'complete' }> | null = null;
 /** The document to warm next, and the request after which it was asked. */
 let warming: { doc: string; text: string; id: number; slices: number } | null = null;
+/** The read-ahead under way (after edits): the document's whole text and the first offset edited. */
+let reading: { doc: string; text: string; offset: number; slices: number; t0: number } | null = null;
 let warmScheduled = false;
 
 const send = (m: FromCompletionWorker) => port.postMessage(m);
@@ -64,6 +74,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 function rebuild(): void {
   engine = null;
   warming = null;
+  reading = null;
   if (!model) return;
   const m: CompletionModel = { session: model.session, tokenizer: model.tokenizer, ngram: ngram.weight > 0 ? ngram.model : null, ngramWeight: ngram.weight };
   engine = engineModule.createEngine(m, cacheOptions);
@@ -79,6 +90,15 @@ function runPending(): void {
   const req = pending;
   pending = null;
   if (!req) return;
+  try {
+    runRequest(req);
+  } finally {
+    // Idle work (warming, then any read-ahead an earlier request interrupted) goes on after it.
+    scheduleWarm();
+  }
+}
+
+function runRequest(req: Extract<ToCompletionWorker, { type: 'complete' }>): void {
   if (cancel.isCancelled(req.id)) return send({ type: 'cancelled', id: req.id });
   if (!engine || !model || model.key !== req.modelKey) {
     return send({ type: 'error', id: req.id, message: model ? `the worker holds model ${model.key}, not ${req.modelKey}` : 'no model is loaded for completions', stale: true });
@@ -93,7 +113,6 @@ function runPending(): void {
   }
   send({ type: 'completed', id: req.id, suggestion: r.suggestion, reason: r.reason, tokensRead: r.tokensRead, contextStart: r.contextStart, ms: performance.now() - t0, cacheBytes: engine.cache.bytes });
   warming = { doc: req.doc, text: req.text, id: req.id, slices: 0 };
-  scheduleWarm();
 }
 
 function scheduleWarm(): void {
@@ -102,15 +121,46 @@ function scheduleWarm(): void {
   setImmediate(warmSlice);
 }
 
-/** One slice of warming: stops at once when a newer request is made, else after WARM_SLICE_MS. */
+/** One slice of idle work: warming after a request first, then the read-ahead after edits. */
 function warmSlice(): void {
   warmScheduled = false;
-  const w = warming;
-  if (!w || !engine || pending) return;
-  if (cancel.newest !== w.id) {
-    warming = null;
+  if (!engine || pending) return;
+  if (warming && cancel.newest !== warming.id) warming = null;
+  if (warming) warmOnce(warming);
+  else if (reading) readAheadOnce(reading);
+}
+
+/** One slice of the read-ahead: stops at once when a request is made (it goes on after it), else after WARM_SLICE_MS. */
+function readAheadOnce(r: NonNullable<typeof reading>): void {
+  if (!engine?.readAhead) {
+    reading = null;
     return;
   }
+  const newest = cancel.newest;
+  const end = performance.now() + WARM_SLICE_MS;
+  try {
+    engine.readAhead(r.doc, r.text, r.offset, READ_AHEAD_LINES, () => cancel.newest !== newest || performance.now() > end);
+    reading = null;
+    send({ type: 'readAheadEnded', doc: r.doc, done: true, ms: performance.now() - r.t0 });
+  } catch (e) {
+    if (!(e instanceof CancelledError)) {
+      reading = null;
+      send({ type: 'problem', message: `reading ahead after an edit failed: ${message(e)}` });
+      return;
+    }
+    // A request interrupted it: runPending schedules the rest after the request.
+    if (cancel.newest !== newest) return;
+    if (++r.slices < READ_AHEAD_SLICES) scheduleWarm();
+    else {
+      reading = null;
+      send({ type: 'readAheadEnded', doc: r.doc, done: false, ms: performance.now() - r.t0 });
+    }
+  }
+}
+
+/** One slice of warming: stops at once when a newer request is made, else after WARM_SLICE_MS. */
+function warmOnce(w: NonNullable<typeof warming>): void {
+  if (!engine) return;
   const end = performance.now() + WARM_SLICE_MS;
   try {
     engine.warm(w.doc, w.text, () => cancel.newest !== w.id || performance.now() > end);
@@ -124,6 +174,8 @@ function warmSlice(): void {
     if (++w.slices < WARM_SLICES && cancel.newest === w.id) scheduleWarm();
     else warming = null;
   }
+  // Warming done: the read-ahead (if any) goes on.
+  if (!warming && reading) scheduleWarm();
 }
 
 port.on('message', (m: ToCompletionWorker) => {
@@ -136,10 +188,21 @@ port.on('message', (m: ToCompletionWorker) => {
       return;
     case 'edit':
       if (warming?.doc === m.doc) warming = null;
+      // The read-ahead's text is out of date; the host sends a new one after the edits.
+      if (reading?.doc === m.doc) {
+        send({ type: 'readAheadEnded', doc: m.doc, done: false, ms: performance.now() - reading.t0 });
+        reading = null;
+      }
       engine?.edit(m.doc, m.offset);
+      return;
+    case 'readAhead':
+      if (reading && reading.doc !== m.doc) send({ type: 'readAheadEnded', doc: reading.doc, done: false, ms: performance.now() - reading.t0 });
+      reading = { doc: m.doc, text: m.text, offset: m.offset, slices: 0, t0: performance.now() };
+      scheduleWarm();
       return;
     case 'close':
       if (warming?.doc === m.doc) warming = null;
+      if (reading?.doc === m.doc) reading = null;
       engine?.close(m.doc);
       return;
     case 'cache':

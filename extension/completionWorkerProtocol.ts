@@ -70,6 +70,11 @@ export type ToCompletionWorker =
   | { type: 'complete'; id: number; modelKey: string; doc: string; text: string; after: string; options: DecodeOptions }
   /** The document changed from `offset` on (UTF-16). */
   | { type: 'edit'; doc: string; offset: number }
+  /**
+   * Idle work after edits: read into the cache the contexts of the next READ_AHEAD_LINES line starts after
+   * `offset` (the first offset edited since the last read-ahead) in the document's whole `text`.
+   */
+  | { type: 'readAhead'; doc: string; text: string; offset: number }
   /** The document was closed: drop its states. */
   | { type: 'close'; doc: string };
 
@@ -83,4 +88,6 @@ export type FromCompletionWorker =
   /** A problem that belongs to no request (the model or the n-gram could not be loaded). */
   | { type: 'problem'; message: string }
   /** The model (or n-gram) with this key is loaded and ready. */
-  | { type: 'loaded'; key: string; what: 'model' | 'ngram'; ms: number };
+  | { type: 'loaded'; key: string; what: 'model' | 'ngram'; ms: number }
+  /** A read-ahead of `doc` ended: `done` when every line was read, false when a newer edit or the slice limit ended it. */
+  | { type: 'readAheadEnded'; doc: string; done: boolean; ms: number };

@@ -16,6 +16,9 @@
 // workspace's training corpus, read by the same collector training uses (extension/corpus.ts) and split
 // as training splits it (the training part, not the validation part), its first NGRAM_MAX_CHARS only.
 // The status item says 'loading' until the worker has built it; a BPE model or weight 0 sends none.
+// READ_AHEAD_DEBOUNCE_MS after the last edit of a document it sends the worker the document's whole text
+// and the first offset edited, and the worker reads the contexts of the lines below it into its cache
+// as idle work (an edit changes the context of every cursor in the lines below it).
 
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -31,6 +34,8 @@ import { ModelStore, StoredModel } from './store';
 
 /** How often the stored model's file is checked while completions are on (a stat; the bytes only when it changed). */
 const MODEL_POLL_MS = 2000;
+/** Wait after a document's last edit before the worker reads ahead the lines below it. */
+const READ_AHEAD_DEBOUNCE_MS = 150;
 /** Requests remembered for gatescope.test.completionState. */
 const RECORDS = 500;
 /** One request as the provider saw it (for the in-VS-Code tests: gatescope.test.completionState). */
@@ -87,6 +92,8 @@ export class CompletionService implements vscode.InlineCompletionItemProvider, v
   private ngramTextKey: string | null = null;
   private ngramGeneration = 0;
   private readonly tokenizerKinds = new Map<string, string>();
+  /** Per document: the first offset edited since the last read-ahead, and its debounce timer. */
+  private readonly readAheads = new Map<string, { offset: number; timer: NodeJS.Timeout }>();
   readonly records: CompletionRecord[] = [];
 
   constructor(private readonly deps: CompletionServiceDeps) {
@@ -114,9 +121,14 @@ export class CompletionService implements vscode.InlineCompletionItemProvider, v
       vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-remote' }], this),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (!e.contentChanges.length || !this.client.started) return;
-        this.client.edit(e.document.uri.toString(), Math.min(...e.contentChanges.map((c) => c.rangeOffset)));
+        const offset = Math.min(...e.contentChanges.map((c) => c.rangeOffset));
+        this.client.edit(e.document.uri.toString(), offset);
+        this.scheduleReadAhead(e.document, offset);
       }),
-      vscode.workspace.onDidCloseTextDocument((d) => this.client.close(d.uri.toString())),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.cancelReadAhead(d.uri.toString());
+        this.client.close(d.uri.toString());
+      }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('gatescope.completions')) return;
         this.settings = this.readSettings();
@@ -201,7 +213,30 @@ export class CompletionService implements vscode.InlineCompletionItemProvider, v
     return done('shown', [new vscode.InlineCompletionItem(edit.insertText, range)]);
   }
 
+  /** After the document's last edit (debounced), the worker reads the contexts below the first offset edited. */
+  private scheduleReadAhead(document: vscode.TextDocument, offset: number): void {
+    const uri = document.uri.toString();
+    const s = this.settings;
+    if (!s.enabled || !this.client.modelKey || !this.applies(document, s.files)) return;
+    const prev = this.readAheads.get(uri);
+    if (prev) clearTimeout(prev.timer);
+    const first = prev ? Math.min(prev.offset, offset) : offset;
+    const timer = setTimeout(() => {
+      this.readAheads.delete(uri);
+      if (document.isClosed || !this.settings.enabled) return;
+      this.client.readAhead(uri, document.getText(), first);
+    }, READ_AHEAD_DEBOUNCE_MS);
+    this.readAheads.set(uri, { offset: first, timer });
+  }
+
+  private cancelReadAhead(uri: string): void {
+    const r = this.readAheads.get(uri);
+    if (r) clearTimeout(r.timer);
+    this.readAheads.delete(uri);
+  }
+
   dispose(): void {
+    for (const uri of [...this.readAheads.keys()]) this.cancelReadAhead(uri);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     for (const d of this.disposables) d.dispose();

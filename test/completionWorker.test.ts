@@ -10,6 +10,9 @@
 // model. With the real CompletionEngine: the worker's suggestion equals the engine's run in this thread,
 // also with a character n-gram sent (setNgram) mixed in at a weight, when only the weight changes, and at
 // weight 0 (the model alone); the n-gram's text is the first part of the training text.
+// After an edit, the read-ahead (readAhead: the document's whole text and the first offset edited) reads
+// the contexts of the lines below the edit, so a request there reads few tokens (against a document
+// that got the same edit without it).
 
 import * as assert from 'assert';
 import * as path from 'path';
@@ -22,7 +25,7 @@ import { trainCharTokenizer } from '../kernels/tokenizer';
 import { CompletionAnswer, CompletionClient, CompletionWorkerError, completionEdit, ngramText } from '../extension/completionClient';
 import { KneserNeyModel } from '../kernels/complete/ngram';
 import { CancelWords } from '../extension/completionWorkerProtocol';
-import { DEFAULT_DECODE } from '../kernels/complete/types';
+import { DEFAULT_CACHE, DEFAULT_DECODE } from '../kernels/complete/types';
 
 const WORKER = path.resolve(__dirname, '..', 'extension', 'completionWorker.js');
 const FAKE = path.resolve(__dirname, 'completionFakeEngine.js');
@@ -200,9 +203,17 @@ describe('completion worker: the real CompletionEngine', function () {
     for (const c of clients.splice(0)) c.dispose();
   });
 
-  function realClient(): { client: CompletionClient; loaded: Promise<void>; ngrams: string[] } {
+  function realClient(): { client: CompletionClient; loaded: Promise<void>; ngrams: string[]; readAheadEnded: (doc: string) => Promise<boolean> } {
     let resolve!: () => void;
     const ngrams: string[] = [];
+    const ended: { doc: string; done: boolean }[] = [];
+    const waiters: { doc: string; resolve: (done: boolean) => void }[] = [];
+    /** Resolves with `done` when the worker ends a read-ahead of `doc` (the first not yet taken). */
+    const readAheadEnded = (doc: string) => new Promise<boolean>((res) => {
+      const i = ended.findIndex((e) => e.doc === doc);
+      if (i >= 0) return res(ended.splice(i, 1)[0].done);
+      waiters.push({ doc, resolve: res });
+    });
     const loaded = new Promise<void>((r) => (resolve = r));
     const problems: string[] = [];
     const client = new CompletionClient(WORKER, {
@@ -211,9 +222,14 @@ describe('completion worker: the real CompletionEngine', function () {
         if (what === 'model') resolve();
         else ngrams.push(key);
       },
+      onReadAheadEnded: (doc, done) => {
+        const i = waiters.findIndex((w) => w.doc === doc);
+        if (i >= 0) waiters.splice(i, 1)[0].resolve(done);
+        else ended.push({ doc, done });
+      },
     }, { maxBytes: 8 << 20 });
     clients.push(client);
-    return { client, loaded, ngrams };
+    return { client, loaded, ngrams, readAheadEnded };
   }
 
   it('its suggestions equal CompletionEngine run in this thread, as a document is typed, edited and typed again', async () => {
@@ -308,5 +324,43 @@ describe('completion worker: the real CompletionEngine', function () {
     console.log(`      the mixture's suggestion differs from the model alone's at ${d1} of 40 positions (${d2} seen from the other side); n-grams loaded: ${ngrams.join(', ')}`);
     assert.ok(d1 > 0 && d2 > 0, 'the n-gram changes no suggestion here: the test cannot tell it is used');
     assert.deepStrictEqual(ngrams, ['ng', 'ng', 'ng']);
+  });
+
+  it('after an edit, the read-ahead reads the contexts of the lines below it: a request there then reads few tokens', async () => {
+    const bytes = modelBytes(7);
+    const lines = Array.from({ length: 200 }, (_, i) => `  const v${i} = f(a${i % 7}, "s${i}") + ${i * 13};`);
+    let text = `${lines.join('\n')}\n`;
+    const { client, loaded, readAheadEnded } = realClient();
+    client.setModel('m7', bytes);
+    await loaded;
+    const options = { ...DEFAULT_DECODE, minConfidence: 0, maxChars: 4 };
+    const complete = async (doc: string, t: string) => {
+      const a = await client.complete({ doc, text: t, after: '', options }).answer;
+      assert.strictEqual(a.kind, 'completed');
+      return a.kind === 'completed' ? a.tokensRead : NaN;
+    };
+    const RA = 'file:///ahead.ts', PLAIN = 'file:///plain.ts';
+    // Both documents' chains are read to the end, then the same edit (line 50) reaches both.
+    for (const doc of [RA, PLAIN]) await complete(doc, text);
+    const lineStart = (n: number) => { let o = 0; for (let k = 0; k < n; k++) o = text.indexOf('\n', o) + 1; return o; };
+    const at = lineStart(50) + 5;
+    text = `${text.slice(0, at)}XY${text.slice(at)}`;
+    for (const doc of [RA, PLAIN]) client.edit(doc, at);
+    client.readAhead(RA, text, at);
+    assert.strictEqual(await readAheadEnded(RA), true, 'the read-ahead did not finish');
+    // Requests below the edit, where every context holds it (and the last one within READ_AHEAD_LINES).
+    const reads: string[] = [];
+    let ahead = 0, plain = 0;
+    for (const n of [53, 58, 64, 75, 89]) {
+      const cursor = lineStart(n) + 9;
+      const a = await complete(RA, text.slice(0, cursor));
+      const p = await complete(PLAIN, text.slice(0, cursor));
+      reads.push(`line ${n}: ${a} vs ${p}`);
+      assert.ok(a <= DEFAULT_CACHE.everyTokens + 16, `at line ${n} the request read ${a} tokens after the read-ahead (a state is kept every ${DEFAULT_CACHE.everyTokens} tokens)`);
+      ahead += a;
+      plain += p;
+    }
+    console.log(`      tokens read after the read-ahead vs without it: ${reads.join('; ')}`);
+    assert.ok(plain > 5 * Math.max(ahead, 1), `without the read-ahead the requests read only ${plain} tokens (with it ${ahead})`);
   });
 });
