@@ -200,14 +200,24 @@ describe('GateScope inline completions @completions', function () {
 
   async function acceptOneWord(): Promise<void> {
     const r = await answerNow((x) => x.outcome === 'shown' && /\w\W+\w/.test(x.insertText ?? ''));
-    const before = doc.getText();
-    await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord');
-    const after = await until('the accepted word', async () => doc.getText(), (t) => t !== before, 10_000);
-    assert.ok(after.startsWith(before), 'accept-word changed the text before the cursor');
-    const inserted = after.slice(before.length);
+    const start = doc.getText();
+    // VS Code's accept-word takes the first word, or, where the ghost text starts with punctuation or a
+    // space ("= total"), the run before the first word; a second press then takes the word.
+    let inserted = '';
+    for (let press = 1; !/\w/.test(inserted); press++) {
+      assert.ok(press <= 2, `two accept-word presses inserted no word: ${JSON.stringify(inserted)}`);
+      const before = doc.getText();
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord');
+      const after = await until('the accepted word', async () => doc.getText(), (t) => t !== before, 10_000);
+      assert.ok(after.startsWith(start), 'accept-word changed the text before the cursor');
+      const step = after.slice(before.length);
+      assert.ok(/\w/.test(step) || /^\W+$/.test(step) && /^\w/.test(r.insertText!.slice(inserted.length + step.length)),
+        `accept-word inserted ${JSON.stringify(step)}: neither one word nor the separator before one`);
+      inserted = after.slice(start.length);
+    }
     console.log(`      ghost text ${JSON.stringify(r.insertText)}; accept-word inserted ${JSON.stringify(inserted)}`);
     assert.ok(r.insertText!.startsWith(inserted), 'accept-word inserted something else than the ghost text\'s start');
-    assert.ok(inserted.length > 0 && inserted.length < r.insertText!.length, 'accept-word did not insert one word of several');
+    assert.ok(inserted.length < r.insertText!.length, 'accept-word inserted the whole ghost text, not one word of several');
     assert.match(inserted, /^\W*\w+\W*$/, 'accept-word inserted more than one word');
     await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
   }
