@@ -3,12 +3,13 @@
 // requests, matches each reply to its request by id, and cancels through the shared cancellation words
 // (a new request supersedes every older one at once; cancel(id) abandons one whose CancellationToken
 // fired) rather than by a message the busy worker could not read. After a crash the next request starts
-// a new worker and sends the model again. No vscode imports, so tests drive it in plain Node against the
+// a new worker and sends the model again (WorkerThread and PendingReplies, shared with the inspector's
+// client). No vscode imports, so tests drive it in plain Node against the
 // compiled worker. Also the pure rule for what the provider inserts (completionEdit).
 
-import { Worker } from 'worker_threads';
 import type { DecodeOptions, Suggestion } from '../kernels/complete/types';
 import { CancelWords, CompletionWorkerData, FromCompletionWorker, ToCompletionWorker, WorkerCacheOptions } from './completionWorkerProtocol';
+import { PendingReplies, WorkerThread } from './workerThread';
 
 /** Order of the character n-gram (the evaluation's). */
 export const NGRAM_ORDER = 7;
@@ -64,17 +65,32 @@ interface Pending {
 }
 
 export class CompletionClient {
-  private worker: Worker | null = null;
+  private readonly thread: WorkerThread<ToCompletionWorker, FromCompletionWorker>;
   private readonly cancelWords = new CancelWords();
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingReplies<Pending>();
   private model: { key: string; bytes: Uint8Array } | null = null;
   private ngram: Extract<ToCompletionWorker, { type: 'ngram' }> | null = null;
   private cache: WorkerCacheOptions;
   private disposed = false;
 
-  constructor(private readonly workerPath: string, private readonly opts: CompletionClientOptions, cache: WorkerCacheOptions) {
+  constructor(workerPath: string, private readonly opts: CompletionClientOptions, cache: WorkerCacheOptions) {
     this.cache = { ...cache };
+    const workerData: CompletionWorkerData & { engineModule?: string } = { cancel: this.cancelWords.buffer, engineModule: opts.engineModule };
+    this.thread = new WorkerThread(workerPath, {
+      name: 'the completion worker',
+      workerData,
+      receive: (m) => this.receive(m),
+      // A new worker (the first, or one after a crash) gets what the old one held.
+      started: (worker) => {
+        if (this.model) worker.postMessage({ type: 'model', key: this.model.key, bytes: this.model.bytes, cache: this.cache } satisfies ToCompletionWorker);
+        if (this.ngram) worker.postMessage(this.ngram);
+      },
+      lost: (reason) => {
+        this.opts.onProblem(reason);
+        this.pending.rejectAll(new Error(reason));
+      },
+    });
   }
 
   /** The model every later request is made for; sent to the worker now (it loads while the user types). */
@@ -82,15 +98,15 @@ export class CompletionClient {
     if (this.model?.key === key || this.disposed) return;
     this.model = { key, bytes };
     // A new worker is sent the model as it starts.
-    if (this.worker) this.post({ type: 'model', key, bytes, cache: this.cache });
-    else this.ensureWorker();
+    if (this.thread.running) this.thread.post({ type: 'model', key, bytes, cache: this.cache });
+    else this.thread.ensure();
   }
 
   /** There is no model any more (reset): requests fail until the next setModel. */
   clearModel(): void {
     if (!this.model) return;
     this.model = null;
-    if (this.worker) this.post({ type: 'noModel' });
+    this.thread.postIfRunning({ type: 'noModel' });
   }
 
   get modelKey(): string | null {
@@ -102,20 +118,20 @@ export class CompletionClient {
     if (this.disposed || (this.ngram && this.ngram.key === key && this.ngram.weight === weight && this.ngram.order === order)) return false;
     this.ngram = { type: 'ngram', key, text, weight, order };
     // A new worker is sent the n-gram as it starts.
-    if (this.worker) this.post(this.ngram);
-    else this.ensureWorker();
+    if (this.thread.running) this.thread.post(this.ngram);
+    else this.thread.ensure();
     return true;
   }
 
   setCache(cache: WorkerCacheOptions): void {
     if (cache.maxBytes === this.cache.maxBytes) return;
     this.cache = { ...cache };
-    if (this.worker) this.post({ type: 'cache', cache: this.cache });
+    this.thread.postIfRunning({ type: 'cache', cache: this.cache });
   }
 
   /** Whether the worker thread is running now. */
   get started(): boolean {
-    return this.worker !== null;
+    return this.thread.running;
   }
 
   /**
@@ -129,8 +145,8 @@ export class CompletionClient {
       if (this.disposed) return reject(new Error('completions have been closed'));
       if (!this.model) return reject(new CompletionWorkerError('No model yet: run GateScope: Train on Workspace first.', false));
       this.cancelWords.begin(id);
-      this.pending.set(id, { resolve, reject });
-      this.post({ type: 'complete', id, modelKey: this.model.key, doc: req.doc, text: req.text, after: req.after, options: req.options });
+      this.pending.add(id, { resolve, reject });
+      this.thread.post({ type: 'complete', id, modelKey: this.model.key, doc: req.doc, text: req.text, after: req.after, options: req.options });
     });
     return { id, answer };
   }
@@ -142,11 +158,11 @@ export class CompletionClient {
 
   /** The document `doc` changed from `offset` on (a hint: the worker's cache also checks kept states against the text). */
   edit(doc: string, offset: number): void {
-    if (this.worker) this.post({ type: 'edit', doc, offset });
+    this.thread.postIfRunning({ type: 'edit', doc, offset });
   }
 
   close(doc: string): void {
-    if (this.worker) this.post({ type: 'close', doc });
+    this.thread.postIfRunning({ type: 'close', doc });
   }
 
   /**
@@ -154,31 +170,13 @@ export class CompletionClient {
    * first offset edited) in the document's whole `text`, in slices that any request interrupts.
    */
   readAhead(doc: string, text: string, offset: number): void {
-    if (this.worker && this.model) this.post({ type: 'readAhead', doc, text, offset });
+    if (this.model) this.thread.postIfRunning({ type: 'readAhead', doc, text, offset });
   }
 
   dispose(): void {
     this.disposed = true;
-    this.stopWorker(new Error('completions have been closed'));
-  }
-
-  private post(m: ToCompletionWorker): void {
-    // Nothing is transferred: the host keeps its copy of the model's bytes for a restarted worker.
-    this.ensureWorker().postMessage(m);
-  }
-
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const workerData: CompletionWorkerData & { engineModule?: string } = { cancel: this.cancelWords.buffer, engineModule: this.opts.engineModule };
-    const worker = new Worker(this.workerPath, { workerData, resourceLimits: { maxOldGenerationSizeMb: 4096 } });
-    this.worker = worker;
-    worker.on('message', (m: FromCompletionWorker) => this.receive(m));
-    worker.on('error', (e) => this.lost(worker, `the completion worker failed: ${e.message}`));
-    worker.on('exit', (code) => this.lost(worker, `the completion worker exited with code ${code}`));
-    // A new worker (the first, or one after a crash) gets what the old one held.
-    if (this.model) worker.postMessage({ type: 'model', key: this.model.key, bytes: this.model.bytes, cache: this.cache } satisfies ToCompletionWorker);
-    if (this.ngram) worker.postMessage(this.ngram);
-    return worker;
+    this.thread.stop();
+    this.pending.rejectAll(new Error('completions have been closed'));
   }
 
   private receive(m: FromCompletionWorker): void {
@@ -194,27 +192,11 @@ export class CompletionClient {
       this.opts.onReadAheadEnded?.(m.doc, m.done, m.ms);
       return;
     }
-    const p = this.pending.get(m.id);
+    const p = this.pending.take(m.id);
     if (!p) return;
-    this.pending.delete(m.id);
     if (m.type === 'error') p.reject(new CompletionWorkerError(m.message, m.stale));
     else if (m.type === 'cancelled') p.resolve({ kind: 'cancelled' });
     else p.resolve({ kind: 'completed', suggestion: m.suggestion, reason: m.reason, tokensRead: m.tokensRead, contextStart: m.contextStart, workerMs: m.ms, cacheBytes: m.cacheBytes });
-  }
-
-  private lost(worker: Worker, reason: string): void {
-    if (this.worker !== worker) return;
-    this.opts.onProblem(reason);
-    this.stopWorker(new Error(reason));
-  }
-
-  private stopWorker(reason: Error): void {
-    const worker = this.worker;
-    this.worker = null;
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) p.reject(reason);
-    if (worker) void worker.terminate();
   }
 }
 

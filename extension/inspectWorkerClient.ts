@@ -1,11 +1,12 @@
 // The extension host's side of the inspector worker: starts dist/inspectWorker.js on first use (with
 // worker_threads, like the CPU training worker), sends it the model, matches each reply to its request
 // by id, routes match progress, and restarts the worker after a crash (pending requests fail with the
-// reason; the model is sent again to the new one). No vscode imports, so tests drive it in plain Node
+// reason; the model is sent again to the new one): the thread and the table of waiting requests are
+// WorkerThread and PendingReplies, shared with the completion client. No vscode imports, so tests drive it in plain Node
 // against the compiled worker.
 
-import { Worker } from 'worker_threads';
 import { FromInspectWorker, ToInspectWorker } from './inspectWorkerProtocol';
+import { PendingReplies, WorkerThread } from './workerThread';
 
 type Request = Exclude<ToInspectWorker, { type: 'model' } | { type: 'cancel' }>;
 /** A request as the caller writes it: the client adds the id and the model key. */
@@ -34,14 +35,24 @@ export interface InspectWorkerClientOptions {
 }
 
 export class InspectWorkerClient {
-  private worker: Worker | null = null;
+  private readonly thread: WorkerThread<ToInspectWorker, FromInspectWorker>;
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingReplies<Pending>();
   private model: { key: string; bytes: Uint8Array } | null = null;
   private modelSent = false;
   private disposed = false;
 
-  constructor(private readonly workerPath: string, private readonly opts: InspectWorkerClientOptions) {}
+  constructor(workerPath: string, private readonly opts: InspectWorkerClientOptions) {
+    this.thread = new WorkerThread(workerPath, {
+      name: 'the inspector worker',
+      receive: (m) => this.receive(m),
+      started: () => { this.modelSent = false; },
+      lost: (reason) => {
+        this.opts.onProblem(reason);
+        this.pending.rejectAll(new Error(reason));
+      },
+    });
+  }
 
   /** The model every later request is made for (sent to the worker once, before the next request). */
   setModel(key: string, bytes: Uint8Array): void {
@@ -56,7 +67,7 @@ export class InspectWorkerClient {
 
   /** Whether the worker thread is running now. */
   get started(): boolean {
-    return this.worker !== null;
+    return this.thread.running;
   }
 
   /**
@@ -68,36 +79,26 @@ export class InspectWorkerClient {
     const answer = new Promise<AnswerTo<T>>((resolve, reject) => {
       if (this.disposed) return reject(new Error('the inspector has been closed'));
       if (!this.model) return reject(new InspectWorkerError('No model yet: run GateScope: Train on Workspace first.', false));
-      const worker = this.ensureWorker();
+      this.thread.ensure();
       if (!this.modelSent) {
-        worker.postMessage({ type: 'model', key: this.model.key, bytes: this.model.bytes } satisfies ToInspectWorker);
+        this.thread.post({ type: 'model', key: this.model.key, bytes: this.model.bytes });
         this.modelSent = true;
       }
-      this.pending.set(id, { resolve: resolve as (a: Answer) => void, reject, progress });
-      worker.postMessage({ ...body, id, modelKey: this.model.key } as unknown as ToInspectWorker);
+      this.pending.add(id, { resolve: resolve as (a: Answer) => void, reject, progress });
+      this.thread.post({ ...body, id, modelKey: this.model.key } as unknown as ToInspectWorker);
     });
     return { id, answer };
   }
 
   /** Asks the worker to stop a running match (it answers with cancelled: true). */
   cancel(id: number): void {
-    this.worker?.postMessage({ type: 'cancel', id } satisfies ToInspectWorker);
+    this.thread.postIfRunning({ type: 'cancel', id });
   }
 
   dispose(): void {
     this.disposed = true;
-    this.stopWorker(new Error('the inspector has been closed'));
-  }
-
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(this.workerPath, { resourceLimits: { maxOldGenerationSizeMb: 4096 } });
-    this.worker = worker;
-    this.modelSent = false;
-    worker.on('message', (m: FromInspectWorker) => this.receive(m));
-    worker.on('error', (e) => this.lost(worker, `the inspector worker failed: ${e.message}`));
-    worker.on('exit', (code) => this.lost(worker, `the inspector worker exited with code ${code}`));
-    return worker;
+    this.thread.stop();
+    this.pending.rejectAll(new Error('the inspector has been closed'));
   }
 
   private receive(m: FromInspectWorker): void {
@@ -105,30 +106,13 @@ export class InspectWorkerClient {
       this.opts.onProblem(m.message);
       return;
     }
-    const p = this.pending.get(m.id);
-    if (!p) return;
     if (m.type === 'matchProgress') {
-      p.progress?.(m.doneTokens, m.totalTokens);
+      this.pending.get(m.id)?.progress?.(m.doneTokens, m.totalTokens);
       return;
     }
-    this.pending.delete(m.id);
+    const p = this.pending.take(m.id);
+    if (!p) return;
     if (m.type === 'error') p.reject(new InspectWorkerError(m.message, m.stale));
     else p.resolve(m);
-  }
-
-  private lost(worker: Worker, reason: string): void {
-    if (this.worker !== worker) return;
-    this.opts.onProblem(reason);
-    this.stopWorker(new Error(reason));
-  }
-
-  private stopWorker(reason: Error): void {
-    const worker = this.worker;
-    this.worker = null;
-    this.modelSent = false;
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) p.reject(reason);
-    if (worker) void worker.terminate();
   }
 }
