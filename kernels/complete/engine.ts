@@ -90,7 +90,7 @@ export class CompletionEngine {
       session.feedMany(state, ids);
       tokensRead = ids.length;
     } else {
-      const read = this.cache.stateAt(req.doc, text, boundary, req.isCancelled);
+      const read = this.cache.stateAt(req.doc, text, boundary, req.isCancelled, cs);
       state = read.state;
       tokensRead = read.tokensRead;
     }
@@ -105,7 +105,7 @@ export class CompletionEngine {
   /** Idle work after a request: read ahead the chains the cursor will need as it moves down. Throws CancelledError. */
   warm(doc: string, text: string, isCancelled?: () => boolean): void {
     const cs = contextStart(text, text.length, this.cacheOptions.context);
-    this.cache.warm(doc, text, readBoundary(this.model.tokenizer, text, cs), isCancelled);
+    this.cache.warm(doc, text, readBoundary(this.model.tokenizer, text, cs), isCancelled, cs);
   }
 
   /**
@@ -127,7 +127,7 @@ export class CompletionEngine {
   /** Reads into the cache the context a request at the end of `text` needs (no decoding). Throws CancelledError. */
   prime(doc: string, text: string, isCancelled?: () => boolean): void {
     const cs = contextStart(text, text.length, this.cacheOptions.context);
-    this.cache.stateAt(doc, text, readBoundary(this.model.tokenizer, text, cs), isCancelled);
+    this.cache.stateAt(doc, text, readBoundary(this.model.tokenizer, text, cs), isCancelled, cs);
   }
 
   /** The document changed from `offset` on (from onDidChangeTextDocument). */

@@ -145,10 +145,9 @@ export class StateCache {
    * The state after reading text[contextStart(text, text.length), offset): `text` ends at the cursor and
    * `offset` is readBoundary(tokenizer, text, that context start). Costs the tokens from the nearest
    * kept state that is valid for this text. Throws CancelledError (the cache stays consistent: what was
-   * read before the cancellation is kept).
+   * read before the cancellation is kept). `cs` is that context start, passed by a caller that has it.
    */
-  stateAt(doc: string, text: string, offset: number, isCancelled?: () => boolean): ReadState {
-    const cs = contextStart(text, text.length, this.opts.context);
+  stateAt(doc: string, text: string, offset: number, isCancelled?: () => boolean, cs = contextStart(text, text.length, this.opts.context)): ReadState {
     if (!(Number.isInteger(offset) && offset >= cs && offset <= text.length)) {
       throw new Error(`stateAt: offset ${offset} must be a read boundary between the context start ${cs} and the end of the text (${text.length})`);
     }
@@ -163,10 +162,9 @@ export class StateCache {
    * `offset`, nearest first, including the lines that may still become anchors when the cursor's line
    * is complete (anchorCandidates), so that when the cursor moves down the next context's chain is
    * already read. `text` ends at the cursor and `offset` is its read boundary, as for stateAt. Idle
-   * work: throws CancelledError (what was read before stays kept).
+   * work: throws CancelledError (what was read before stays kept). `cs` as for stateAt.
    */
-  warm(doc: string, text: string, offset: number, isCancelled?: () => boolean): void {
-    const cs = contextStart(text, text.length, this.opts.context);
+  warm(doc: string, text: string, offset: number, isCancelled?: () => boolean, cs = contextStart(text, text.length, this.opts.context)): void {
     if (!(Number.isInteger(offset) && offset >= cs && offset <= text.length)) {
       throw new Error(`warm: offset ${offset} must be a read boundary between the context start ${cs} and the end of the text (${text.length})`);
     }
