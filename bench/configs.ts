@@ -55,6 +55,11 @@ export interface TrainRow {
   tokensPerSecond: number;
   /** Every round's figure when the row is a median of interleaved rounds. */
   samples?: number[];
+  /**
+   * gatescope-wasm-1t ÷ this system: the median over the rounds of each round's ratio (the two measured
+   * seconds apart), or the ratio of the medians where this system ran in fewer rounds.
+   */
+  ratioOfBase?: number;
 }
 
 export interface InferRow {

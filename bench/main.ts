@@ -11,6 +11,7 @@
 
 import { parseArgs } from 'util';
 import { BENCH_CONFIGS, BenchConfig, InferRow, TrainRow, configLabel } from './configs';
+import { median, ratioOf } from './stats';
 import { benchOursInfer, benchOursTrain, benchOursTrainWebGpu } from './ours';
 import { benchTfjsWebgpuTrain } from './tfjsWebgpu';
 import { createNodeGpuContext } from '../kernels/node/webgpu';
@@ -94,8 +95,9 @@ async function main(): Promise<void> {
           for (const threads of [1, 2] as const) for (const r of benchTorch([cfg], threads, seconds, false).train) add(r.system, r.tokensPerSecond, round);
         }
       }
+      const base = samples.get(BASE)!;
       for (const [system, xs] of samples) {
-        report.train.push({ system, cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, seq: cfg.seq, batch: cfg.batch, tokensPerSecond: median(xs), samples: xs });
+        report.train.push({ system, cell: cfg.cell, hidden: cfg.hidden, layers: cfg.layers, seq: cfg.seq, batch: cfg.batch, tokensPerSecond: median(xs), samples: xs, ratioOfBase: ratioOf(base, xs) });
       }
     }
   }
@@ -174,30 +176,22 @@ async function benchWebGpu(o: { json?: boolean; seconds?: string; only?: string;
   ctx.device.destroy();
 }
 
-/** The median of a non-empty list (the mean of the middle two for an even length). */
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
-}
-
 function printTables(r: Report, configs: BenchConfig[]): void {
   const out: string[] = [];
   for (const n of r.notes) out.push(`# ${n}`);
   if (r.train.length) {
     const systems = [...new Set(r.train.map((x) => x.system))];
-    out.push('', `Training throughput, tokens/s, median of the interleaved rounds (ratio = ${BASE} ÷ system; [min–max] of ${BASE}'s rounds)`, '');
+    out.push('', `Training throughput, tokens/s, median of the interleaved rounds (ratio = ${BASE} ÷ system, the median of the rounds' ratios; [min–max] of ${BASE}'s rounds)`, '');
     out.push(['config'.padEnd(24), ...systems.map((s) => s.padStart(22))].join(''));
     for (const cfg of configs) {
       const rows = r.train.filter((x) => x.cell === cfg.cell && x.hidden === cfg.hidden && x.layers === cfg.layers && x.seq === cfg.seq && x.batch === cfg.batch);
       if (!rows.length) continue;
-      const ours = rows.find((x) => x.system === BASE)?.tokensPerSecond ?? NaN;
       out.push([configLabel(cfg).padEnd(24), ...systems.map((s) => {
         const row = rows.find((x) => x.system === s);
         if (row === undefined) return '-'.padStart(22);
         const v = row.tokensPerSecond;
         const range = row.samples && row.samples.length > 1 ? ` [${Math.min(...row.samples).toFixed(0)}–${Math.max(...row.samples).toFixed(0)}]` : '';
-        return (s === BASE ? `${v.toFixed(0)}${range}` : `${v.toFixed(0)} (${(ours / v).toFixed(2)}×)`).padStart(22);
+        return (s === BASE ? `${v.toFixed(0)}${range}` : `${v.toFixed(0)} (${(row.ratioOfBase ?? NaN).toFixed(2)}×)`).padStart(22);
       })].join(''));
     }
   }
