@@ -27,6 +27,7 @@ import { DEFAULT_DECODE } from '../../../kernels/complete/types';
 import { InferenceSession } from '../../../kernels/infer';
 import type { CompletionRecord } from '../../../extension/completions';
 import { waitForJson, writeJsonAtomic } from '../sync';
+import { commandProbe, sleep, until } from './wait';
 
 /** What the harness prepared (written before the workbench starts). */
 export interface CompletionsCase {
@@ -49,19 +50,8 @@ interface CompletionState {
 }
 
 const state = () => vscode.commands.executeCommand<CompletionState>('gatescope.test.completionState');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cfg = () => vscode.workspace.getConfiguration('gatescope');
 const set = (key: string, value: unknown) => cfg().update(key, value, vscode.ConfigurationTarget.Workspace);
-
-async function until<T>(what: string, get: () => PromiseLike<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s; last: ${JSON.stringify(v)?.slice(0, 800)}`);
-    await sleep(50);
-  }
-}
 
 describe('GateScope inline completions @completions', function () {
   this.timeout(10 * 60_000);
@@ -88,6 +78,17 @@ describe('GateScope inline completions @completions', function () {
   /** Types as a user does (auto-closing and the automatic inline-suggest trigger included). */
   async function type(text: string): Promise<void> {
     for (const ch of text) await vscode.commands.executeCommand('type', { text: ch });
+  }
+
+  /** Types `typed` on a fresh line: the provider answers `outcome`, and Tab then inserts nothing. */
+  async function typeExpectingNothing(typed: string, outcome: string, why: string): Promise<void> {
+    await freshLine();
+    await type(typed);
+    const before = doc.getText();
+    const r = await answerNow();
+    assert.strictEqual(r.outcome, outcome);
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+    assert.strictEqual(doc.getText(), before, why);
   }
 
   /** The provider's first answer for the document as it is now (asking with trigger until one comes). */
@@ -139,13 +140,7 @@ describe('GateScope inline completions @completions', function () {
     await vscode.commands.executeCommand('gatescope.reset', { force: true });
     await set('completions.enabled', true);
     await until('the waiting status', state, (s) => s.status === 'noModel');
-    await freshLine();
-    await type(c.corpusBlock[0].slice(0, 6));
-    const before = doc.getText();
-    const r = await answerNow();
-    assert.strictEqual(r.outcome, 'no model');
-    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
-    assert.strictEqual(doc.getText(), before, 'something was inserted without a model');
+    await typeExpectingNothing(c.corpusBlock[0].slice(0, 6), 'no model', 'something was inserted without a model');
     const s = await state();
     console.log(`      no model: ${JSON.stringify(s.statusText)}`);
     assert.match(s.statusText, /waiting for a model/);
@@ -254,13 +249,7 @@ describe('GateScope inline completions @completions', function () {
   it('nothing is shown below the confidence threshold', async () => {
     await set('completions.minConfidence', 1);
     try {
-      await freshLine();
-      await type(c.corpusBlock[1].slice(0, 4));
-      const before = doc.getText();
-      const r = await answerNow();
-      assert.strictEqual(r.outcome, 'nothing confident');
-      await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
-      assert.strictEqual(doc.getText(), before);
+      await typeExpectingNothing(c.corpusBlock[1].slice(0, 4), 'nothing confident', 'something was inserted below the threshold');
     } finally {
       await set('completions.minConfidence', 0);
     }
@@ -276,13 +265,7 @@ describe('GateScope inline completions @completions', function () {
     await clicks(1, false);
     const s = await until('the off status', state, (x) => x.status === 'off');
     assert.match(s.statusText, /completions off/);
-    await freshLine();
-    await type(c.corpusBlock[2].slice(0, 5));
-    const before = doc.getText();
-    const r = await answerNow();
-    assert.strictEqual(r.outcome, 'off');
-    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
-    assert.strictEqual(doc.getText(), before, 'something was inserted with completions off');
+    await typeExpectingNothing(c.corpusBlock[2].slice(0, 5), 'off', 'something was inserted with completions off');
     await clicks(2, true);
     await until('the on status', state, (x) => x.status === 'on');
     await type(c.corpusBlock[2].slice(5, 6));
@@ -298,16 +281,8 @@ describe('GateScope inline completions @completions', function () {
       await until('the big model to load in the worker', state, (s) => s.status === 'on' && s.loadedKey === s.modelKey && s.modelKey !== null, 120_000);
       await freshLine();
       const seqBefore = (await state()).records.reduce((m, r) => Math.max(m, r.seq), 0);
-      let typing = true, worst = 0, probes = 0, keys = 0;
-      const probe = (async () => {
-        while (typing) {
-          const t0 = performance.now();
-          await vscode.commands.executeCommand('gatescope.test.completionState');
-          worst = Math.max(worst, performance.now() - t0);
-          probes++;
-          await sleep(20);
-        }
-      })();
+      let keys = 0;
+      const probe = commandProbe('gatescope.test.completionState', 20);
       const text = c.corpusBlock.join(' ');
       await focusEditor();
       const lineNo = editor.selection.active.line;
@@ -327,8 +302,7 @@ describe('GateScope inline completions @completions', function () {
       }
       const typingMs = Date.now() - t0;
       await Promise.all(sent);
-      typing = false;
-      await probe;
+      const { calls: probes, worst } = await probe.stop();
       // Every key arrived, in order (the editor auto-closes brackets and quotes it types: compare without closers).
       const strip = (t: string) => t.replace(/[)\]}"']/g, '');
       assert.strictEqual(strip(doc.lineAt(lineNo).text), strip(typed), 'the keystrokes did not all arrive in order');

@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import type { GateScopeApi, ModelDescription, TrainingOutcome, TrainingReportEvent } from '../../../extension/api';
 import { decodeCheckpoint } from '../../../kernels/checkpoint';
 import { waitForJson, writeJsonAtomic } from '../sync';
+import { commandProbe } from './wait';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -347,22 +348,11 @@ describe('GateScope on 20,000 files @many', function () {
   });
 
   it('collection finishes and the extension host answers commands within 200 ms meanwhile', async () => {
-    let worst = 0, calls = 0;
-    let collecting = true;
-    const probe = (async () => {
-      while (collecting) {
-        const t = performance.now();
-        await vscode.commands.executeCommand('gatescope.describeModel');
-        worst = Math.max(worst, performance.now() - t);
-        calls++;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+    const probe = commandProbe('gatescope.describeModel', 50);
     const t0 = Date.now();
     const started = nextReport(api, 'started', () => true, 600_000);
     await api.startTraining({ backend: 'cpu', maxSteps: 2 });
-    collecting = false;
-    await probe;
+    const { calls, worst } = await probe.stop();
     const s = await started;
     log(`collected and tokenized in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${s.trainTokens + s.valTokens} tokens; ${calls} commands, slowest ${worst.toFixed(0)} ms`);
     assert.ok(calls >= 5, `only ${calls} commands ran during collection`);

@@ -17,6 +17,7 @@ import * as vscode from 'vscode';
 import { scaleFor } from '../../../kernels/inspect/colorScale';
 import { QuantityName } from '../../../kernels/inspect/types';
 import { themeApplied, themeRequest, waitForJson, writeJsonAtomic } from '../sync';
+import { sleep, until as waitUntil } from './wait';
 
 /** What the harness prepared (written before the workbench starts). */
 export interface InspectorCase {
@@ -46,17 +47,8 @@ interface Decorations {
 }
 
 const state = () => vscode.commands.executeCommand<InspectorState>('gatescope.test.inspectorState');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, get: () => PromiseLike<T>, ok: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s; last: ${JSON.stringify(v)?.slice(0, 600)}`);
-    await sleep(100);
-  }
-}
+/** Polls as the shared `until` does, with this suite's longer default (the inspector's first answers load a model). */
+const until = <T>(what: string, get: () => PromiseLike<T>, ok: (v: T) => boolean, timeoutMs = 120_000) => waitUntil(what, get, ok, timeoutMs, 100);
 
 /** The inspector's result for this document at this version (after `after`, a request id). */
 function resultFor(doc: vscode.TextDocument, after: number, step?: number) {
