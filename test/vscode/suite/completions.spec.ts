@@ -277,6 +277,11 @@ describe('GateScope inline completions @completions', function () {
     await vscode.commands.executeCommand('gatescope.import', vscode.Uri.file(c.bigModel));
     await set('completions.stopAt', 'length');
     await set('completions.debounceMs', 0);
+    // Requests long enough (a beam of 4 over up to 200 characters: tens of ms) that keys every 30 ms
+    // supersede some while the worker computes them: with one greedy line (about 3 ms with the cache) a
+    // busy run could see every superseded request cancelled before the worker began it.
+    await set('completions.beamWidth', 4);
+    await set('completions.maxChars', 200);
     try {
       await until('the big model to load in the worker', state, (s) => s.status === 'on' && s.loadedKey === s.modelKey && s.modelKey !== null, 120_000);
       await freshLine();
@@ -327,6 +332,8 @@ describe('GateScope inline completions @completions', function () {
     } finally {
       await set('completions.stopAt', undefined);
       await set('completions.debounceMs', undefined);
+      await set('completions.beamWidth', undefined);
+      await set('completions.maxChars', undefined);
       writeJsonAtomic(at('host-done'), {});
     }
   });
